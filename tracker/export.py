@@ -1,0 +1,124 @@
+"""Export statements and narratives as CSV / JSON Lines / JSON, streamed in keyset chunks.
+
+CSV cells that a spreadsheet would run as a formula (starting with = + - @ tab or CR) get a
+leading apostrophe: exported data is hostile input for whoever opens it next.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from tracker.models import Actor, Assignment, Narrative, Statement
+
+STATEMENT_COLUMNS = (
+    "statement_id", "external_id", "published_at", "actor", "actor_kind", "outlet", "country", "language",
+    "title", "text", "url", "narrative_id", "narrative_label", "assignment", "score",
+)
+NARRATIVE_COLUMNS = (
+    "narrative_id", "label", "description", "status", "origin", "size", "keywords", "first_seen_at",
+    "last_seen_at", "representative_ids",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_RANK = {"confirmed": 0, "assigned": 1, "suggested": 2}
+
+
+def neutralise(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def statement_rows(session: Session, chunk: int = 5000) -> Iterator[dict[str, Any]]:
+    speaker, outlet = aliased(Actor), aliased(Actor)
+    last = 0
+    while True:
+        rows = session.execute(
+            select(Statement, speaker.name, speaker.kind, outlet.name)
+            .outerjoin(speaker, speaker.id == Statement.speaker_id)
+            .outerjoin(outlet, outlet.id == Statement.outlet_id)
+            .where(Statement.id > last)
+            .order_by(Statement.id)
+            .limit(chunk)
+        ).all()
+        if not rows:
+            return
+        ids = [r[0].id for r in rows]
+        best: dict[int, tuple[int, str, float | None, str]] = {}
+        for sid, nid, state, score, label in session.execute(
+            select(Assignment.statement_id, Assignment.narrative_id, Assignment.state, Assignment.score,
+                   Narrative.label)
+            .join(Narrative, Narrative.id == Assignment.narrative_id)
+            .where(Assignment.statement_id.in_(ids), Assignment.state.in_(tuple(_RANK)))
+        ):
+            key = (_RANK[state], -(score or 0.0))
+            held = best.get(sid)
+            if held is None or key < (_RANK[held[1]], -(held[2] or 0.0)):
+                best[sid] = (nid, state, score, label)
+        for st, speaker_name, speaker_kind, outlet_name in rows:
+            nid, state, score, label = best.get(st.id, (None, "none", None, None))
+            yield {
+                "statement_id": st.id,
+                "external_id": st.external_id,
+                "published_at": st.published_at.isoformat() if st.published_at else None,
+                "actor": speaker_name,
+                "actor_kind": speaker_kind,
+                "outlet": outlet_name,
+                "country": st.country,
+                "language": st.language,
+                "title": st.title,
+                "text": st.text,
+                "url": st.url,
+                "narrative_id": nid,
+                "narrative_label": label,
+                "assignment": state,
+                "score": None if score is None else round(float(score), 4),
+            }
+        last = ids[-1]
+
+
+def narrative_rows(session: Session) -> Iterator[dict[str, Any]]:
+    for n in session.scalars(select(Narrative).order_by(Narrative.id)):
+        yield {
+            "narrative_id": n.id,
+            "label": n.label,
+            "description": n.description,
+            "status": n.status,
+            "origin": n.origin,
+            "size": n.size,
+            "keywords": list(n.keywords or []),
+            "first_seen_at": n.first_seen_at.isoformat() if n.first_seen_at else None,
+            "last_seen_at": n.last_seen_at.isoformat() if n.last_seen_at else None,
+            "representative_ids": list(n.representative_ids or []),
+        }
+
+
+def write_csv(rows: Iterator[dict[str, Any]], columns: tuple[str, ...], out: TextIO) -> int:
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    count = 0
+    for row in rows:
+        flat = {k: ("|".join(map(str, v)) if isinstance(v, list) else v) for k, v in row.items()}
+        writer.writerow({k: neutralise(v) for k, v in flat.items()})
+        count += 1
+    return count
+
+
+def write_jsonl(rows: Iterator[dict[str, Any]], out: TextIO) -> int:
+    count = 0
+    for row in rows:
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        count += 1
+    return count
+
+
+def write_json(rows: Iterator[dict[str, Any]], out: TextIO) -> int:
+    items = list(rows)
+    json.dump(items, out, ensure_ascii=False, indent=1)
+    out.write("\n")
+    return len(items)

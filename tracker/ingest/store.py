@@ -1,0 +1,256 @@
+"""Normalise, deduplicate and upsert statement drafts, keeping provenance.
+
+Identity rule (``Statement.external_key``): the publisher's id scoped by outlet when the draft has
+one, else the normalised-content hash scoped by outlet. So re-ingesting a file or feed adds nothing,
+a feed entry whose text was edited updates its row, and the same words from two outlets stay two
+statements: that is amplification, which the timeline must see.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tracker.ingest.drafts import ACTOR_KINDS, RowError, StatementDraft
+from tracker.models import Actor, ActorAlias, Source, Statement, utcnow
+
+log = logging.getLogger(__name__)
+
+_SPACE = re.compile(r"\s+")
+_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+MAX_TEXT_CHARS = 100_000
+
+LanguageDetector = Callable[[Sequence[str]], list[str | None]]
+
+
+def clean_text(text: str) -> str:
+    """NFC, no control characters, single spaces: the text as stored and embedded."""
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def text_hash(text: str) -> str:
+    """Hash of the exact stored text: the embedding cache key."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def content_hash(text: str) -> str:
+    """Hash of the text with case, punctuation and spacing removed: the dedup key."""
+    folded = _NON_WORD.sub(" ", unicodedata.normalize("NFKC", text).casefold())
+    return hashlib.sha256(_SPACE.sub(" ", folded).strip().encode("utf-8")).hexdigest()
+
+
+def actor_key(name: str) -> str:
+    """Lookup key for an actor name or alias: case, accents of spacing and punctuation folded."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return _SPACE.sub(" ", _NON_WORD.sub(" ", folded)).strip()
+
+
+@dataclass
+class StoreStats:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    def add(self, other: StoreStats) -> None:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.errors.extend(other.errors)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged,
+                "errors": len(self.errors)}
+
+
+class ActorResolver:
+    """Find or create actors by name through their aliases, caching within one session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._cache: dict[str, int] = {}
+
+    def resolve(self, name: str | None, *, kind: str | None = None, country: str | None = None,
+                is_outlet: bool = False) -> int | None:
+        if not name or not name.strip():
+            return None
+        name = clean_text(name)[:300]
+        key = actor_key(name) or name
+        if key in self._cache:
+            return self._cache[key]
+        actor_id = self.session.scalar(select(ActorAlias.actor_id).where(ActorAlias.key == key))
+        if actor_id is None:
+            actor_id = self.session.scalar(select(Actor.id).where(Actor.name == name))
+        if actor_id is None:
+            actor = Actor(name=name, kind=kind if kind in ACTOR_KINDS else "other", country=country,
+                          is_outlet=is_outlet)
+            self.session.add(actor)
+            self.session.flush()
+            self.session.add(ActorAlias(actor_id=actor.id, alias=name, key=key, origin="name"))
+            actor_id = actor.id
+        else:
+            actor = self.session.get(Actor, actor_id)
+            if actor is not None:  # fill in what an earlier mention did not know
+                if actor.kind == "other" and kind in ACTOR_KINDS and kind != "other":
+                    actor.kind = kind
+                if not actor.country and country:
+                    actor.country = country
+                if is_outlet and not actor.is_outlet:
+                    actor.is_outlet = True
+        self._cache[key] = actor_id
+        return actor_id
+
+
+def _scope(outlet_id: int | None, source: Source | None) -> str:
+    if outlet_id is not None:
+        return f"o{outlet_id}"
+    if source is not None:
+        return f"s{source.id}"
+    return "-"
+
+
+def _validate(draft: StatementDraft) -> tuple[str | None, RowError | None]:
+    path, line = _where(draft.origin)
+    if not isinstance(draft.text, str):
+        return None, RowError(path, line, "text is not a string", "text")
+    text = clean_text(draft.text)
+    if not text:
+        return None, RowError(path, line, "text is empty", "text")
+    if len(text) > MAX_TEXT_CHARS:
+        return None, RowError(path, line, f"text is {len(text):,} characters (limit {MAX_TEXT_CHARS:,})", "text")
+    if draft.actor_kind is not None and draft.actor_kind not in ACTOR_KINDS:
+        return None, RowError(path, line, f"actor_kind {draft.actor_kind!r} is not one of {ACTOR_KINDS}",
+                              "actor_kind")
+    return text, None
+
+
+def _where(origin: str) -> tuple[str, int | None]:
+    head, sep, tail = origin.rpartition(":")
+    if sep and tail.isdigit():
+        return head, int(tail)
+    return origin, None
+
+
+def store_drafts(
+    session: Session,
+    items: Iterable[StatementDraft | RowError],
+    *,
+    source: Source | None = None,
+    detect: LanguageDetector | None = None,
+    resolver: ActorResolver | None = None,
+) -> StoreStats:
+    """Upsert one batch of drafts in the caller's transaction; row errors are collected, not raised."""
+    stats = StoreStats()
+    resolver = resolver or ActorResolver(session)
+    rows: list[tuple[StatementDraft, str]] = []
+    for item in items:
+        if isinstance(item, RowError):
+            stats.errors.append(item)
+            continue
+        text, error = _validate(item)
+        if error is not None:
+            stats.errors.append(error)
+            continue
+        assert text is not None
+        rows.append((item, text))
+    if not rows:
+        return stats
+
+    languages = [d.language.strip().lower() if d.language else None for d, _ in rows]
+    missing = [i for i, lang in enumerate(languages) if not lang]
+    if missing and detect is not None:
+        found = detect([rows[i][1] for i in missing])
+        for i, lang in zip(missing, found, strict=True):
+            languages[i] = lang
+
+    prepared: dict[str, dict[str, Any]] = {}
+    for (draft, text), language in zip(rows, languages, strict=True):
+        default_outlet = source.outlet_id if source is not None else None
+        default_speaker = source.actor_id if source is not None else None
+        country = (draft.country or (source.country if source else None) or None)
+        country = country.strip().upper()[:8] if country else None
+        outlet_kind = "state_media" if draft.actor_kind == "state_media" and not draft.actor else None
+        outlet_id = resolver.resolve(draft.outlet, kind=outlet_kind, country=country, is_outlet=True) or default_outlet
+        speaker_id = resolver.resolve(draft.actor, kind=draft.actor_kind, country=country) or default_speaker
+        chash = content_hash(text)
+        scope = _scope(outlet_id, source)
+        ext = draft.external_id.strip()[:500] if draft.external_id else None
+        key = f"x:{scope}:{ext}" if ext else f"h:{scope}:{chash}"
+        provenance: dict[str, Any] = {"origin": draft.origin}
+        if draft.extra:
+            provenance["extra"] = _jsonable(draft.extra)
+        prepared[key] = {
+            "external_key": key[:600],
+            "external_id": ext,
+            "text": text,
+            "text_hash": text_hash(text),
+            "content_hash": chash,
+            "title": clean_text(draft.title) if draft.title else None,
+            "context": clean_text(draft.context) if draft.context else None,
+            "language": language[:12] if language else None,
+            "published_at": draft.published_at,
+            "url": draft.url,
+            "country": country,
+            "speaker_id": speaker_id,
+            "outlet_id": outlet_id,
+            "source_id": source.id if source is not None else None,
+            "origin": draft.origin or None,
+            "provenance": provenance,
+        }
+
+    existing = {
+        s.external_key: s
+        for s in session.scalars(select(Statement).where(Statement.external_key.in_(list(prepared))))
+    }
+    now = utcnow()
+    for key, values in prepared.items():
+        current = existing.get(key)
+        if current is None:
+            session.add(Statement(**values, fetched_at=now))
+            stats.inserted += 1
+            continue
+        changed = _changed_fields(current, values)
+        if not changed:
+            stats.unchanged += 1
+            continue
+        history = dict(current.provenance or {})
+        history["revisions"] = int(history.get("revisions", 0)) + 1
+        history["previous_text_hash"] = current.text_hash
+        history["origin"] = values["provenance"]["origin"]
+        for name in changed:
+            setattr(current, name, values[name])
+        current.provenance = history
+        current.fetched_at = now
+        stats.updated += 1
+    session.flush()
+    return stats
+
+
+_COMPARED = ("text", "title", "context", "published_at", "url", "language", "speaker_id", "outlet_id", "country")
+
+
+def _changed_fields(current: Statement, values: dict[str, Any]) -> list[str]:
+    changed = [name for name in _COMPARED if values[name] is not None and getattr(current, name) != values[name]]
+    if "text" in changed:
+        changed += ["text_hash", "content_hash"]
+    return changed
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

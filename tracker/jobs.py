@@ -1,0 +1,189 @@
+"""The pipeline as jobs: import, embed, cluster, run, each recorded as a ``JobRun``.
+
+Each job writes its run row first (status "running"), works in batches that commit on their own
+(a crash loses at most the batch in flight), and closes the row with its counts and errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from tracker.config import Config
+from tracker.db import Database
+from tracker.ingest.drafts import RowError, StatementDraft
+from tracker.ingest.store import ActorResolver, StoreStats, store_drafts
+from tracker.models import Assignment, JobRun, Narrative, Statement, utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_RECORDED_ERRORS = 1000
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class JobHandle:
+    id: int
+    counts: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    failed: bool = False
+
+    def error(self, message: str) -> None:
+        if len(self.errors) < MAX_RECORDED_ERRORS:
+            self.errors.append(message)
+        elif len(self.errors) == MAX_RECORDED_ERRORS:
+            self.errors.append("... more errors not recorded")
+
+
+@contextmanager
+def job_run(db: Database, kind: str, source_id: int | None = None) -> Iterator[JobHandle]:
+    """Record a job: a row when it starts, its counts, errors and status when it ends (even on a crash)."""
+    with db.transaction() as session:
+        run = JobRun(kind=kind, status="running", worker=worker_name(), source_id=source_id)
+        session.add(run)
+        session.flush()
+        handle = JobHandle(run.id)
+    try:
+        yield handle
+    except BaseException as exc:
+        handle.failed = True
+        handle.error(f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        status = "failed" if handle.failed else ("partial" if handle.errors else "ok")
+        with db.transaction() as session:
+            run = session.get(JobRun, handle.id)
+            if run is not None:
+                run.status, run.finished_at = status, utcnow()
+                run.counts, run.errors = dict(handle.counts), list(handle.errors)
+
+
+def language_detector() -> Callable[[list[str]], list[str | None]] | None:
+    try:
+        from tracker.ingest.language import detect_languages
+    except ImportError:  # pragma: no cover - the module ships with the package
+        return None
+    return detect_languages
+
+
+def store_stream(db: Database, items: Iterator[StatementDraft | RowError], *, batch_size: int = 1000,
+                 source: Any = None, on_batch: Callable[[StoreStats], None] | None = None) -> StoreStats:
+    """Store drafts in batches, one transaction each."""
+    total = StoreStats()
+    detect = language_detector()
+    while True:
+        batch = list(islice(items, batch_size))
+        if not batch:
+            return total
+        with db.transaction() as session:
+            stats = store_drafts(session, batch, source=source, detect=detect, resolver=ActorResolver(session))
+        total.add(stats)
+        if on_batch is not None:
+            on_batch(stats)
+
+
+def import_file(db: Database, cfg: Config, path: Path, fmt: str | None = None, preset: str | None = None,
+                *, batch_size: int = 1000, on_batch: Callable[[StoreStats], None] | None = None) -> tuple[StoreStats, int]:
+    """Import a CSV / JSONL / Telegram file; bad rows are reported, good rows always stored."""
+    from tracker.ingest.files import read_statements
+
+    with job_run(db, "import") as job:
+        items = read_statements(path, fmt=fmt, preset=preset, max_bytes=cfg.ingest.max_file_mb * 1024 * 1024)
+        stats = store_stream(db, iter(items), batch_size=batch_size, on_batch=on_batch)
+        job.counts = {"file": str(path), **stats.as_dict()}
+        for err in stats.errors:
+            job.error(str(err))
+    return stats, job.id
+
+
+def embed(db: Database, cfg: Config, embedder: Any = None, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    from tracker.embed import embed_pending, make_embedder
+
+    embedder = embedder or make_embedder(cfg.embedding)
+    with job_run(db, "embed") as job:
+        stats = embed_pending(db, embedder, dtype=cfg.embedding.storage_dtype, progress=progress)
+        job.counts = {"model": embedder.name, **stats.as_dict()}
+    return job.counts
+
+
+def has_narratives(db: Database) -> bool:
+    from tracker.narratives.registry import LIVE_STATUSES
+
+    with db.reader() as session:
+        return bool(session.scalar(select(func.count(Narrative.id)).where(Narrative.status.in_(LIVE_STATUSES))))
+
+
+def unassigned_pool(db: Database) -> list[int]:
+    with db.reader() as session:
+        taken = select(Assignment.statement_id).where(Assignment.state.in_(("assigned", "confirmed", "suggested")))
+        return list(session.scalars(select(Statement.id).where(Statement.id.not_in(taken)).order_by(Statement.id)))
+
+
+def _last_pool_signature(db: Database) -> list[int] | None:
+    with db.reader() as session:
+        counts = session.scalar(select(JobRun.counts).where(JobRun.kind == "cluster", JobRun.status == "ok")
+                                .order_by(JobRun.id.desc()).limit(1))
+    return (counts or {}).get("pool_signature")
+
+
+def cluster(db: Database, cfg: Config, model: str, *, full: bool = False) -> dict[str, Any]:
+    """Full discovery when asked or when there are no narratives yet; else incremental assignment,
+    then the unassigned pool is clustered into new emerging narratives (skipped when unchanged)."""
+    from tracker.narratives.assign import assign_pending
+    from tracker.narratives.registry import discover_pool, run_discovery
+
+    with job_run(db, "cluster") as job:
+        if full or not has_narratives(db):
+            report = run_discovery(db, cfg.narratives, model, job_run_id=job.id)
+            job.counts = {"mode": "full", **report.as_dict()}
+        else:
+            assigned = assign_pending(db, cfg.narratives, model)
+            pool = unassigned_pool(db)
+            signature = [len(pool), pool[-1] if pool else 0]
+            created = 0
+            if signature != _last_pool_signature(db):
+                created = discover_pool(db, cfg.narratives, model, pool, job_run_id=job.id)
+                if created:
+                    pool = unassigned_pool(db)
+                    signature = [len(pool), pool[-1] if pool else 0]
+            job.counts = {"mode": "incremental", **assigned.as_dict(), "emerging_created": created,
+                          "pool": len(pool), "pool_signature": signature}
+    return job.counts
+
+
+def run_pipeline(db: Database, cfg: Config, *, embedder: Any = None, full: bool = False,
+                 progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Ingest due sources (when any exist), embed new statements, assign or discover narratives."""
+    from tracker.embed import make_embedder
+
+    embedder = embedder or make_embedder(cfg.embedding)
+    with job_run(db, "run") as job:
+        result: dict[str, Any] = {}
+        ingest = _ingest_due(db, cfg)
+        if ingest is not None:
+            result["ingest"] = ingest
+        result["embed"] = embed(db, cfg, embedder, progress=progress)
+        result["cluster"] = cluster(db, cfg, embedder.name, full=full)
+        job.counts = {k: v for k, v in result.items()}
+    result["job_id"] = job.id
+    return result
+
+
+def _ingest_due(db: Database, cfg: Config) -> dict[str, Any] | None:
+    try:
+        from tracker.ingest.sources import ingest_due
+    except ImportError:
+        return None
+    return ingest_due(db, cfg)
