@@ -1,0 +1,51 @@
+# Everything installs into .venv; nothing here needs the network beyond package registries.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install demo serve test lint system-deps bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch first and pinned: the CPU wheel; an unpinned torch would pull a multi-GB CUDA build.
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make demo: build the SQLite database from the sample corpus and serve the dashboard.
+demo: install
+	$(BIN)/tracker init
+	$(BIN)/tracker import --sample
+	$(BIN)/tracker run
+	$(BIN)/tracker info
+	@echo "Dashboard: http://127.0.0.1:5000"
+	TRACKER_AUTH_PUBLIC_READ=true $(BIN)/tracker serve
+
+serve: install
+	$(BIN)/tracker serve
+
+## Debian's Chromium (browser tests) and CJK fonts (Chinese text in screenshots); only when missing.
+system-deps:
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi wqy || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-wqy-zenhei >/dev/null; \
+	  else echo "chromium missing: browser tests will be skipped (run as root or apt-get install chromium)"; fi; }
+
+lint: install
+	$(BIN)/ruff check tracker tests bench migrations
+
+test: install system-deps lint
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q --nbmake tests notebooks
+
+bench: install
+	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) data tests/artifacts bench/results

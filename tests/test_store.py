@@ -1,0 +1,120 @@
+"""Storing drafts: identity, dedup, updates, actors and aliases, provenance — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+
+from tracker.db import Database
+from tracker.ingest.drafts import RowError, StatementDraft
+from tracker.ingest.store import ActorResolver, content_hash, store_drafts
+from tracker.models import Actor, ActorAlias, Statement
+
+BIOLABS = "The United States runs military biological laboratories near Russia's borders."
+
+
+def store(db: Database, items, **kw):  # type: ignore[no-untyped-def]
+    with db.transaction() as session:
+        return store_drafts(session, items, **kw)
+
+
+def count(db: Database) -> int:
+    with db.reader() as session:
+        return session.scalar(select(func.count(Statement.id)))
+
+
+def test_same_text_from_two_outlets_is_two_statements(db: Database) -> None:
+    stats = store(db, [StatementDraft(BIOLABS, outlet="TASS"), StatementDraft(BIOLABS, outlet="Global Times")])
+    assert stats.inserted == 2
+    assert count(db) == 2
+
+
+def test_storing_the_same_drafts_twice_adds_nothing(db: Database) -> None:
+    drafts = [StatementDraft(BIOLABS, outlet="TASS"), StatementDraft("Another claim.", external_id="x1", outlet="RT")]
+    store(db, drafts)
+    again = store(db, drafts)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+    assert count(db) == 2
+
+
+def test_refetch_with_only_case_and_punctuation_changes_is_the_same_statement(db: Database) -> None:
+    store(db, [StatementDraft(BIOLABS, outlet="TASS")])
+    stats = store(db, [StatementDraft(BIOLABS.upper().replace(".", "!"), outlet="TASS")])
+    assert stats.inserted == 0
+    assert count(db) == 1
+    assert content_hash(BIOLABS) == content_hash("  the united states runs military biological laboratories "
+                                                 "near russia's borders!!")
+
+
+def test_edited_entry_with_same_external_id_updates_and_keeps_provenance(db: Database) -> None:
+    store(db, [StatementDraft("First version of the text.", external_id="guid-1", outlet="RT", origin="feed:1")])
+    stats = store(db, [StatementDraft("First version of the text, corrected.", external_id="guid-1", outlet="RT",
+                                      origin="feed:2")])
+    assert (stats.inserted, stats.updated) == (0, 1)
+    with db.reader() as session:
+        st = session.scalars(select(Statement)).one()
+        assert st.text == "First version of the text, corrected."
+        assert st.provenance["revisions"] == 1
+        assert st.provenance["origin"] == "feed:2"
+
+
+def test_distinct_external_ids_with_identical_text_stay_distinct(db: Database) -> None:
+    stats = store(db, [StatementDraft(BIOLABS, external_id="case-1", outlet="TASS"),
+                       StatementDraft(BIOLABS, external_id="case-2", outlet="TASS")])
+    assert stats.inserted == 2
+
+
+def test_bad_drafts_are_reported_and_good_ones_kept(db: Database) -> None:
+    stats = store(db, [
+        StatementDraft("   ", origin="in.csv:2"),
+        RowError("in.csv", 3, "unparseable date '31/31/2020'", "published_at"),
+        StatementDraft("Good statement.", origin="in.csv:4"),
+        StatementDraft("Bad kind.", actor_kind="wizard", origin="in.csv:5"),
+    ])
+    assert stats.inserted == 1
+    assert [(e.line, e.field) for e in stats.errors] == [(2, "text"), (3, "published_at"), (5, "actor_kind")]
+
+
+def test_published_at_is_stored_in_utc(db: Database) -> None:
+    beijing = timezone(timedelta(hours=8))
+    store(db, [StatementDraft("Said in Beijing.", published_at=datetime(2020, 10, 21, 15, 0, tzinfo=beijing))])
+    with db.reader() as session:
+        st = session.scalars(select(Statement)).one()
+    assert st.published_at == datetime(2020, 10, 21, 7, 0, tzinfo=UTC)
+
+
+def test_actors_are_found_through_aliases_and_learn_missing_facts(db: Database) -> None:
+    store(db, [StatementDraft("One.", actor="Zhao Lijian")])
+    with db.transaction() as session:
+        actor = session.scalars(select(Actor).where(Actor.name == "Zhao Lijian")).one()
+        session.add(ActorAlias(actor_id=actor.id, alias="赵立坚", key="赵立坚", origin="manual"))
+    store(db, [StatementDraft("Two.", actor="赵立坚", actor_kind="official", country="cn"),
+               StatementDraft("Three.", actor="  zhao   LIJIAN ")])
+    with db.reader() as session:
+        actors = session.scalars(select(Actor).where(Actor.is_outlet.is_(False))).all()
+        assert [(a.name, a.kind, a.country) for a in actors] == [("Zhao Lijian", "official", "CN")]
+        speakers = set(session.scalars(select(Statement.speaker_id)))
+        assert speakers == {actors[0].id}
+
+
+def test_missing_language_is_detected_in_batch(db: Database) -> None:
+    seen: list[list[str]] = []
+
+    def detect(texts):  # type: ignore[no-untyped-def]
+        seen.append(list(texts))
+        return ["ru" for _ in texts]
+
+    store(db, [StatementDraft("Привет, мир, это заявление.", language=None), StatementDraft("Hi.", language="EN")],
+          detect=detect)
+    assert seen == [["Привет, мир, это заявление."]]
+    with db.reader() as session:
+        assert sorted(session.scalars(select(Statement.language))) == ["en", "ru"]
+
+
+def test_resolver_creates_each_actor_once_per_batch(db: Database) -> None:
+    with db.transaction() as session:
+        resolver = ActorResolver(session)
+        a = resolver.resolve("TASS", is_outlet=True)
+        b = resolver.resolve("tass", is_outlet=True)
+        assert a == b
