@@ -290,6 +290,226 @@ def narratives_add(app: AppContext, label: str, description: str | None, example
     echo_json({"narrative_id": nid, **report.as_dict()})
 
 
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default: web.host).")
+@click.option("--port", default=None, type=int, help="Port (default: web.port).")
+@pass_app
+def serve(app: AppContext, host: str | None, port: int | None) -> None:
+    """Serve the dashboard and JSON API with a production WSGI server (waitress)."""
+    from waitress import serve as waitress_serve
+
+    from tracker.web import create_app
+
+    cfg = app.config
+    web = create_app(cfg, db=app.db)
+    host, port = host or cfg.web.host, port or cfg.web.port
+    click.echo(f"serving http://{host}:{port} (database {_masked(cfg.database_url)})")
+    waitress_serve(web, host=host, port=port, threads=cfg.web.threads, ident="narrative-tracker")
+
+
+@main.command()
+@click.argument("narrative_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True,
+              help="json: the whole timeline document (as the API returns it); csv: its events.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+@pass_app
+def timeline(app: AppContext, narrative_id: int, fmt: str, output: Path | None) -> None:
+    """Who said a narrative first, who followed, how fast and across which countries."""
+    from tracker import export as ex
+    from tracker.analysis.load import narrative_timeline
+
+    with app.db.reader() as session:
+        doc = narrative_timeline(session, narrative_id, app.config)
+    if doc is None:
+        raise click.ClickException(f"no narrative with id {narrative_id}")
+    out = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        if fmt == "json":
+            out.write(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n")
+        else:
+            columns = ("statement_id", "external_id", "published_at", "actor", "outlet", "country", "kind",
+                       "syndicated_from", "text")
+            ex.write_csv(iter(doc["events"]), columns, out)
+    finally:
+        if output:
+            out.close()
+
+
+@main.group()
+def actors() -> None:
+    """List actors, merge spellings of one actor, and review alias suggestions."""
+
+
+@actors.command("list")
+@click.option("--outlets", is_flag=True, help="List outlets instead of speakers.")
+@pass_app
+def actors_list(app: AppContext, outlets: bool) -> None:
+    from sqlalchemy import select
+
+    from tracker.models import Actor
+
+    with app.db.reader() as session:
+        for a in session.scalars(select(Actor).where(Actor.is_outlet.is_(outlets)).order_by(Actor.name)):
+            others = sorted(x.alias for x in a.aliases if x.alias != a.name)
+            aka = f"  (also: {', '.join(others)})" if others else ""
+            click.echo(f"{a.id:>5} {a.kind:<12} {a.country or '--':<3} {a.name}{aka}")
+
+
+@actors.command("suggest")
+@click.option("--limit", default=50, show_default=True)
+@pass_app
+def actors_suggest(app: AppContext, limit: int) -> None:
+    """Pairs of actors that are probably one person or outlet under two spellings."""
+    from tracker.actors import suggestions
+
+    with app.db.reader() as session:
+        echo_json(suggestions(session, limit=limit))
+
+
+@actors.command("merge")
+@click.argument("keep_id", type=int)
+@click.argument("merge_id", type=int)
+@pass_app
+def actors_merge(app: AppContext, keep_id: int, merge_id: int) -> None:
+    """Fold actor MERGE_ID into KEEP_ID (statements, sources and spellings move over)."""
+    from tracker.actors import ActorError, actor_view, merge_actors
+
+    try:
+        with app.db.transaction() as session:
+            echo_json(actor_view(session, merge_actors(session, keep_id, merge_id)))
+    except ActorError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@actors.command("alias")
+@click.argument("actor_id", type=int)
+@click.argument("alias")
+@pass_app
+def actors_alias(app: AppContext, actor_id: int, alias: str) -> None:
+    """Add another spelling of an actor (an actor already known by it is merged in)."""
+    from tracker.actors import ActorError, actor_view, add_alias
+
+    try:
+        with app.db.transaction() as session:
+            echo_json(actor_view(session, add_alias(session, actor_id, alias)))
+    except ActorError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.group()
+def sources() -> None:
+    """Add, list, pause and resume the feeds, pages and transcripts that `tracker ingest` fetches."""
+
+
+@sources.command("add")
+@click.argument("url")
+@click.option("--kind", required=True, type=click.Choice(["rss", "html", "transcript", "telegram", "file"]),
+              help="rss: RSS/Atom feed; html: an article page; transcript: a press-briefing page; "
+                   "telegram/file: a local export or CSV/JSONL path.")
+@click.option("--name", help="Unique name (default: host and path of the URL).")
+@click.option("--actor", help="Default speaker of its statements, e.g. 'Maria Zakharova'.")
+@click.option("--outlet", help="Outlet its statements appear in, e.g. 'TASS'.")
+@click.option("--country", help="ISO country code of the speaker / outlet, e.g. RU.")
+@click.option("--every", help="Fetch interval such as 30m, 2h, 1d (default: ingest.default_every).")
+@click.option("--full-text", is_flag=True, help="Fetch the full article when a feed entry only has a summary.")
+@pass_app
+def sources_add(app: AppContext, url: str, kind: str, name: str | None, actor: str | None, outlet: str | None,
+                country: str | None, every: str | None, full_text: bool) -> None:
+    from tracker.ingest.sources import SourceError, add_source, source_view
+
+    try:
+        with app.db.transaction() as session:
+            source = add_source(session, app.config, url, kind, name=name, actor=actor, outlet=outlet,
+                                country=country, every=every, fetch_full_text=full_text)
+            view = source_view(source)
+    except SourceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    echo_json(view)
+
+
+@sources.command("list")
+@pass_app
+def sources_list(app: AppContext) -> None:
+    from sqlalchemy import select
+
+    from tracker.models import Source
+
+    with app.db.reader() as session:
+        for s in session.scalars(select(Source).order_by(Source.name)):
+            state = "on " if s.enabled else "off"
+            last = f"{s.last_fetched_at:%Y-%m-%d %H:%M}" if s.last_fetched_at else "never"
+            err = f"  error: {s.last_error}" if s.last_status == "failed" and s.last_error else ""
+            click.echo(f"{s.id:>4} {state} {s.kind:<10} every {s.every_seconds // 60:>5}m  last {last}  "
+                       f"{s.name}  {s.url}{err}")
+
+
+def _set_enabled(app: AppContext, name: str, enabled: bool) -> None:
+    from sqlalchemy import select
+
+    from tracker import audit
+    from tracker.models import Source
+
+    with app.db.transaction() as session:
+        source = session.scalar(select(Source).where(Source.name == name))
+        if source is None:
+            raise click.ClickException(f"no source called {name!r}")
+        audit.record(session, None, "source.enable" if enabled else "source.pause", "source", source.id,
+                     {"enabled": source.enabled}, {"enabled": enabled})
+        source.enabled = enabled
+    click.echo(f"{name}: {'enabled' if enabled else 'paused'}")
+
+
+@sources.command("pause")
+@click.argument("name")
+@pass_app
+def sources_pause(app: AppContext, name: str) -> None:
+    _set_enabled(app, name, False)
+
+
+@sources.command("resume")
+@click.argument("name")
+@pass_app
+def sources_resume(app: AppContext, name: str) -> None:
+    _set_enabled(app, name, True)
+
+
+@main.command()
+@click.option("--source", "name", help="Only this source (fetched even when not due).")
+@click.option("--due", is_flag=True, help="Only sources whose interval has passed (default without --source).")
+@pass_app
+def ingest(app: AppContext, name: str | None, due: bool) -> None:
+    """Fetch sources once and store what they bring (embedding and clustering are `tracker run`'s job)."""
+    from tracker.ingest.sources import SourceError, ingest_due
+
+    try:
+        result = ingest_due(app.db, app.config, name=name, due_only=due or name is None)
+    except SourceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    echo_json(result or {"sources": 0, "note": "no sources; add one with `tracker sources add`"})
+
+
+@main.command()
+@click.option("--poll", default=30.0, show_default=True, help="Seconds between looks for due sources.")
+@click.option("--once", is_flag=True, help="One round, then exit (for cron).")
+@pass_app
+def schedule(app: AppContext, poll: float, once: bool) -> None:
+    """Run forever: fetch due sources, then embed and assign their new statements."""
+    import signal
+
+    from tracker.jobs import schedule_loop
+
+    stopping = {"now": False}
+
+    def stop(*_: Any) -> None:
+        stopping["now"] = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    rounds = schedule_loop(app.db, app.config, poll_seconds=poll, once=once, stop=lambda: stopping["now"])
+    if once:
+        echo_json(rounds[-1])
+
+
 def _masked(url: str) -> str:
     from tracker.config import mask_url
 

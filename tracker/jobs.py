@@ -182,8 +182,39 @@ def run_pipeline(db: Database, cfg: Config, *, embedder: Any = None, full: bool 
 
 
 def _ingest_due(db: Database, cfg: Config) -> dict[str, Any] | None:
-    try:
-        from tracker.ingest.sources import ingest_due
-    except ImportError:
-        return None
+    from tracker.ingest.sources import ingest_due
+
     return ingest_due(db, cfg)
+
+
+def schedule_loop(db: Database, cfg: Config, *, embedder: Any = None, poll_seconds: float = 30.0,
+                  once: bool = False, stop: Callable[[], bool] | None = None,
+                  sleep: Callable[[float], None] | None = None) -> list[dict[str, Any]]:
+    """Run due sources, then embed and assign what they brought, until stopped (or once).
+
+    Several schedulers, on one machine or many, can run against one database: each source is
+    claimed by one of them at a time (see ``tracker.ingest.sources.claim_next``).
+    """
+    import time
+
+    from tracker.embed import make_embedder
+    from tracker.ingest.sources import ingest_due
+
+    embedder = embedder or make_embedder(cfg.embedding)
+    sleep = sleep or time.sleep
+    rounds: list[dict[str, Any]] = []
+    while True:
+        result: dict[str, Any] = {"ingest": ingest_due(db, cfg)}
+        ingest = result["ingest"] or {}
+        if ingest.get("inserted") or ingest.get("updated"):
+            result["embed"] = embed(db, cfg, embedder)
+            result["cluster"] = cluster(db, cfg, embedder.name)
+        rounds.append(result)
+        if once or (stop is not None and stop()):
+            return rounds
+        waited = 0.0
+        while waited < poll_seconds:  # short naps, so a stop request is honoured within a second
+            if stop is not None and stop():
+                return rounds
+            sleep(min(1.0, poll_seconds - waited))
+            waited += 1.0

@@ -61,7 +61,12 @@ class DiscoveryReport:
 def make_estimator(cfg: NarrativesConfig) -> Any:
     from tracker.narratives.discover import NarrativeDiscoverer
 
-    return NarrativeDiscoverer.from_config(cfg)
+    return NarrativeDiscoverer(
+        n_micro=cfg.n_micro or "auto",
+        merge_threshold=1.0 - cfg.merge_threshold,
+        min_size=cfg.min_size,
+        random_state=cfg.random_state,
+    )
 
 
 @dataclass
@@ -202,7 +207,7 @@ def run_discovery(db: Database, cfg: NarrativesConfig, model: str, *, job_run_id
 
         # Old narratives that kept no cluster: merged, retired, or (locked) left alone.
         kept_ids = set(cluster_narrative.values())
-        for nid, nar in state.narratives.items():
+        for nid in state.narratives:
             if nid in kept_ids or nid in locked:
                 continue
             old = [s for s, (m, _) in state.current.items() if m == nid]
