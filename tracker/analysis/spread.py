@@ -1,0 +1,235 @@
+"""How a narrative's activity moves over time: counts per period, bursts and resurgence.
+
+A narrative is judged against its own history, not against other narratives: twenty statements a
+week is a surge for a fringe claim and a quiet week for "NATO expansion". All times are bucketed
+in UTC (naive datetimes are taken as UTC), so a +08:00 Beijing statement and a +03:00 Moscow one
+fall in the day they share on a UTC clock.
+
+Flags (the state *as of* ``now``):
+  * ``emerging``  - the first statement is at most ``emerging_days`` old, there are at least
+    ``min_count`` statements, and the last ``window_days`` hold no fewer than the window before.
+  * ``surging``   - the last ``window_days`` hold at least ``min_count`` statements and at least
+    ``surge_ratio`` times what the narrative's rate over the preceding ``baseline_days`` predicts.
+    The baseline covers at least ``window_days``, holds at least one statement and never reaches
+    back across a dormant gap (a return after a long silence is a resurgence, not a surge).
+  * ``resurgent`` - the latest wave of activity began after a silence of at least
+    ``dormant_days``, has at least ``min_wave`` statements and is not itself dormant.
+  * ``dormant``   - nothing in the last ``dormant_days``.
+Periods list the history: every surge and every resurgent wave, plus the current emerging wave.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+BUCKETS = ("day", "week", "month")
+
+
+def to_utc(moment: datetime) -> datetime:
+    """An aware UTC datetime; naive input is taken to be UTC already."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with an explicit offset ("2022-03-01T09:00:00+00:00"), or None."""
+    return None if moment is None else to_utc(moment).isoformat()
+
+
+def bucket_start(day: date, bucket: str) -> date:
+    """The first day of the period holding ``day``: itself, its ISO week's Monday, or the 1st."""
+    if bucket == "day":
+        return day
+    if bucket == "week":
+        return day - timedelta(days=day.weekday())
+    if bucket == "month":
+        return day.replace(day=1)
+    raise ValueError(f"bucket must be one of {', '.join(BUCKETS)}, got {bucket!r}")
+
+
+def bucket_label(moment: datetime, bucket: str) -> str:
+    """Label of the UTC period holding ``moment``: "2022-03-07" for day/week, "2022-03" for month."""
+    start = bucket_start(to_utc(moment).date(), bucket)
+    return start.strftime("%Y-%m") if bucket == "month" else start.isoformat()
+
+
+def _next_bucket(start: date, bucket: str) -> date:
+    if bucket == "day":
+        return start + timedelta(days=1)
+    if bucket == "week":
+        return start + timedelta(days=7)
+    return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def activity_series(
+    dates: Iterable[datetime | None], bucket: str = "week", fill: bool = True
+) -> list[tuple[str, int]]:
+    """Statements per period, oldest first; with ``fill`` the quiet periods in between appear as 0."""
+    counts = Counter(bucket_start(to_utc(d).date(), bucket) for d in dates if d is not None)
+    if not counts:
+        return []
+    if not fill:
+        starts = sorted(counts)
+    else:
+        starts, cur, last = [], min(counts), max(counts)
+        while cur <= last:
+            starts.append(cur)
+            cur = _next_bucket(cur, bucket)
+    fmt = "%Y-%m" if bucket == "month" else "%Y-%m-%d"
+    return [(s.strftime(fmt), counts.get(s, 0)) for s in starts]
+
+
+@dataclass(frozen=True, slots=True)
+class BurstPeriod:
+    """One stretch of unusual activity. ``baseline`` is how many statements the narrative's own
+    prior rate predicts for a stretch this long (0.0 after a dormant gap)."""
+
+    kind: str  # "emerging", "surging" or "resurgent"
+    start: datetime
+    end: datetime
+    count: int
+    baseline: float
+    gap_days: float | None = None  # resurgent only: the silence before it
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "kind": self.kind,
+            "start": iso(self.start),
+            "end": iso(self.end),
+            "count": self.count,
+            "baseline": round(self.baseline, 3),
+        }
+        if self.gap_days is not None:
+            out["gap_days"] = round(self.gap_days, 1)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class BurstReport:
+    flags: frozenset[str]
+    periods: tuple[BurstPeriod, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"flags": sorted(self.flags), "periods": [p.to_dict() for p in self.periods]}
+
+
+def detect_bursts(
+    dates: Iterable[datetime | None],
+    now: datetime | None = None,
+    *,
+    window_days: int = 7,
+    baseline_days: int = 90,
+    surge_ratio: float = 3.0,
+    min_count: int = 5,
+    dormant_days: int = 180,
+    emerging_days: int = 30,
+    min_wave: int = 3,
+) -> BurstReport:
+    """Flag emerging, surging, resurgent and dormant activity (see the module docstring).
+
+    ``now`` defaults to the current time; statements dated after ``now`` are ignored. Missing
+    dates (None) are skipped.
+    """
+    if window_days < 1 or baseline_days < window_days:
+        raise ValueError("need window_days >= 1 and baseline_days >= window_days")
+    now_utc = to_utc(now) if now is not None else datetime.now(UTC)
+    moments = sorted(to_utc(d) for d in dates if d is not None)
+    future = len(moments)
+    moments = [m for m in moments if m <= now_utc]
+    if future != len(moments):
+        logger.warning(
+            "detect_bursts: %d statement(s) dated after now=%s ignored", future - len(moments), now_utc
+        )
+    if not moments:
+        return BurstReport(frozenset(), ())
+
+    flags: set[str] = set()
+    periods: list[BurstPeriod] = []
+
+    # Waves separated by dormant gaps -> resurgence.
+    dormant = timedelta(days=dormant_days)
+    waves: list[list[datetime]] = [[moments[0]]]
+    gaps: list[timedelta] = [timedelta(0)]
+    for prev, cur in zip(moments, moments[1:], strict=False):
+        if cur - prev >= dormant:
+            waves.append([])
+            gaps.append(cur - prev)
+        waves[-1].append(cur)
+    for k in range(1, len(waves)):
+        if len(waves[k]) >= min_wave:
+            periods.append(
+                BurstPeriod(
+                    "resurgent",
+                    waves[k][0],
+                    waves[k][-1],
+                    len(waves[k]),
+                    0.0,
+                    gaps[k].total_seconds() / 86400,
+                )
+            )
+    if now_utc - moments[-1] >= dormant:
+        flags.add("dormant")
+    elif len(waves) > 1 and len(waves[-1]) >= min_wave:
+        flags.add("resurgent")
+
+    # Daily counts from the first statement's UTC day to now's.
+    origin = moments[0].date()
+    day_idx = np.fromiter(((m.date() - origin).days for m in moments), dtype=np.int64, count=len(moments))
+    last_day = (now_utc.date() - origin).days
+    counts = np.bincount(day_idx, minlength=last_day + 1)
+    cs = np.concatenate(([0], np.cumsum(counts)))
+    w, b = window_days, baseline_days
+    ends = np.arange(last_day + 1)  # window = days (e - w, e]
+    win_lo = np.maximum(ends + 1 - w, 0)
+    recent = cs[ends + 1] - cs[win_lo]
+    # The baseline never reaches back across a dormant gap: after a resurgence the narrative is
+    # judged against the new wave only, as a new narrative would be.
+    wave_start_days = np.array([(wave[0].date() - origin).days for wave in waves], dtype=np.int64)
+    current_wave = wave_start_days[np.searchsorted(wave_start_days, win_lo, side="right") - 1]
+    base_lo = np.maximum(win_lo - b, current_wave)
+    base_count = cs[win_lo] - cs[base_lo]
+    base_days = win_lo - base_lo
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = np.where(base_days > 0, base_count * w / np.maximum(base_days, 1), 0.0)
+    surge = (base_days >= w) & (base_count > 0) & (recent >= min_count) & (recent >= surge_ratio * expected)
+
+    # Surging window ends whose windows overlap (closer than window_days) form one period.
+    idx = np.flatnonzero(surge)
+    if idx.size:
+        breaks = np.flatnonzero(np.diff(idx) >= w)
+        run_starts = np.concatenate(([idx[0]], idx[breaks + 1]))
+        run_ends = np.concatenate((idx[breaks], [idx[-1]]))
+        for e0, e1 in zip(run_starts.tolist(), run_ends.tolist(), strict=True):
+            lo_day, hi_day = int(win_lo[e0]), e1
+            inside = np.flatnonzero((day_idx >= lo_day) & (day_idx <= hi_day))
+            rate = float(expected[e0]) / w
+            periods.append(
+                BurstPeriod(
+                    "surging",
+                    moments[int(inside[0])],
+                    moments[int(inside[-1])],
+                    int(inside.size),
+                    rate * (hi_day - lo_day + 1),
+                )
+            )
+        if surge[last_day]:
+            flags.add("surging")
+
+    # Emerging: young, big enough, and not shrinking.
+    if now_utc - moments[0] <= timedelta(days=emerging_days) and len(moments) >= min_count:
+        prev_window = int(cs[win_lo[last_day]] - cs[max(int(win_lo[last_day]) - w, 0)])
+        if int(recent[last_day]) >= prev_window:
+            flags.add("emerging")
+            periods.append(BurstPeriod("emerging", moments[0], moments[-1], len(moments), 0.0))
+
+    periods.sort(key=lambda p: (p.start, p.kind))
+    return BurstReport(frozenset(flags), tuple(periods))
