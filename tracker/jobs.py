@@ -101,11 +101,21 @@ def import_file(db: Database, cfg: Config, path: Path, fmt: str | None = None, p
 
     with job_run(db, "import") as job:
         items = read_statements(path, fmt=fmt, preset=preset, max_bytes=cfg.ingest.max_file_mb * 1024 * 1024)
-        stats = store_stream(db, iter(items), batch_size=batch_size, on_batch=on_batch)
+        stats = store_stream(db, _stop_at_broken_file(path, items), batch_size=batch_size, on_batch=on_batch)
         job.counts = {"file": str(path), **stats.as_dict()}
         for err in stats.errors:
             job.error(str(err))
     return stats, job.id
+
+
+def _stop_at_broken_file(path: Path, items: Any) -> Iterator[StatementDraft | RowError]:
+    """A file that breaks part-way (e.g. truncated JSON) keeps what came before and reports where."""
+    from tracker.ingest.files import FileFormatError
+
+    try:
+        yield from items
+    except FileFormatError as exc:
+        yield RowError(str(path), None, f"file unreadable from here on: {exc.reason}")
 
 
 def embed(db: Database, cfg: Config, embedder: Any = None, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
