@@ -19,13 +19,15 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## make demo: build the SQLite database from the sample corpus and serve the dashboard.
+DEMO := TRACKER_CONFIG=tracker/sample/demo.toml
 demo: install
-	$(BIN)/tracker init
-	$(BIN)/tracker import --sample
-	$(BIN)/tracker run
-	$(BIN)/tracker info
+	$(DEMO) $(BIN)/tracker init
+	$(DEMO) $(BIN)/tracker import --sample
+	$(DEMO) $(BIN)/tracker actors load-rules tracker/sample/aliases.toml
+	$(DEMO) $(BIN)/tracker run
+	$(DEMO) $(BIN)/tracker info
 	@echo "Dashboard: http://127.0.0.1:5000"
-	TRACKER_AUTH_PUBLIC_READ=true $(BIN)/tracker serve
+	$(DEMO) $(BIN)/tracker serve
 
 serve: install
 	$(BIN)/tracker serve

@@ -7,7 +7,15 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
-from tracker.db import SCHEMA_HEAD, Database, alembic_config, current_revision, downgrade, ensure_schema, upgrade
+from tracker.db import (
+    SCHEMA_HEAD,
+    Database,
+    alembic_config,
+    current_revision,
+    downgrade,
+    ensure_schema,
+    upgrade,
+)
 from tracker.models import Base
 
 

@@ -57,7 +57,8 @@ def corpus_rows() -> list[dict[str, str]]:
 @pytest.fixture
 def pipeline_config(config: Config) -> Config:
     return config.replace(embedding={"model": "hashing-ngrams-384"},
-                          narratives={"min_size": 3, "auto_threshold": 0.3, "suggest_threshold": 0.2})
+                          narratives={"min_size": 3, "auto_threshold": 0.3, "suggest_threshold": 0.2,
+                                      "merge_threshold": 0.15, "discovery_assign_threshold": 0.2})
 
 
 def test_import_embed_cluster_export(db: Database, pipeline_config: Config, tmp_path: Path) -> None:

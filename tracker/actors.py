@@ -93,3 +93,22 @@ def suggestions(session: Session, *, limit: int = 50, min_score: float = 0.75) -
                     out.append({"keep": {"id": aid, "name": a}, "merge": {"id": bid, "name": b},
                                 "score": round(float(score), 3), "reason": reason})
     return out[:limit]
+
+
+def apply_alias_rules(session: Session, rules: dict[str, list[str]], *, user: User | None = None) -> dict[str, Any]:
+    """Apply ``{canonical name: [other spellings]}`` (e.g. from a TOML file); returns what changed.
+
+    Spellings already seen as separate actors are merged into the canonical one; new spellings are
+    remembered for future ingestion. A canonical name not seen yet is skipped and reported.
+    """
+    applied: list[str] = []
+    skipped: list[str] = []
+    for canonical, spellings in rules.items():
+        owner = session.scalar(select(ActorAlias.actor_id).where(ActorAlias.key == actor_key(canonical)))
+        if owner is None:
+            skipped.append(canonical)
+            continue
+        for spelling in spellings:
+            add_alias(session, owner, spelling, user=user)
+            applied.append(f"{spelling} -> {canonical}")
+    return {"applied": applied, "skipped": skipped}

@@ -396,6 +396,28 @@ def actors_alias(app: AppContext, actor_id: int, alias: str) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+@actors.command("load-rules")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_app
+def actors_load_rules(app: AppContext, file: Path) -> None:
+    """Apply alias rules from a TOML file: an [aliases] table of canonical name = [spellings]."""
+    import tomllib
+
+    from tracker.actors import ActorError, apply_alias_rules
+
+    try:
+        rules = tomllib.loads(file.read_text(encoding="utf-8")).get("aliases", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{file}: not valid TOML: {exc}") from exc
+    if not isinstance(rules, dict) or not all(isinstance(v, list) for v in rules.values()):
+        raise click.ClickException(f"{file}: [aliases] must map a canonical name to a list of spellings")
+    try:
+        with app.db.transaction() as session:
+            echo_json(apply_alias_rules(session, rules))
+    except ActorError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @main.group()
 def sources() -> None:
     """Add, list, pause and resume the feeds, pages and transcripts that `tracker ingest` fetches."""

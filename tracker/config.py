@@ -47,9 +47,10 @@ class EmbeddingConfig:
 class NarrativesConfig:
     auto_threshold: float = 0.62  # cosine to a narrative's centroid to join it without review
     suggest_threshold: float = 0.48  # between this and auto: suggested for the tagging queue
-    min_size: int = 4  # smallest group discovery turns into a narrative
-    merge_threshold: float = 0.62  # centroid cosine at which micro-clusters merge into one narrative
-    n_micro: int = 0  # micro-clusters before merging; 0 = chosen from the data size
+    min_size: int = 5  # smallest group discovery turns into a narrative
+    merge_threshold: float = 0.3  # micro-clusters merge while their statements' average cosine stays above this
+    discovery_assign_threshold: float = 0.3  # cosine a statement needs to a narrative to join it in discovery
+    n_micro: int = 0  # micro-clusters before merging; 0 = 8 * sqrt(statements), at most 2000
     random_state: int = 0
     match_overlap: float = 0.3  # Jaccard of members for a new cluster to keep an old narrative's id
     match_similarity: float = 0.8  # or centroid cosine, when membership changed a lot

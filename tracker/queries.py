@@ -124,6 +124,6 @@ def narrative_detail(session: Session, narrative_id: int) -> dict[str, Any] | No
     ]
     counts = dict(session.execute(
         select(Assignment.state, func.count()).where(Assignment.narrative_id == narrative_id)
-        .group_by(Assignment.state)).tuples().all())
+        .group_by(Assignment.state)).all())
     out["counts"] = {state: int(counts.get(state, 0)) for state in ("assigned", "confirmed", "suggested", "rejected")}
     return out

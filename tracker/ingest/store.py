@@ -86,9 +86,9 @@ class ActorResolver:
             return None
         name = clean_text(name)[:300]
         key = actor_key(name) or name
-        if key in self._cache:
-            return self._cache[key]
-        actor_id = self.session.scalar(select(ActorAlias.actor_id).where(ActorAlias.key == key))
+        actor_id = self._cache.get(key)
+        if actor_id is None:
+            actor_id = self.session.scalar(select(ActorAlias.actor_id).where(ActorAlias.key == key))
         if actor_id is None:
             actor_id = self.session.scalar(select(Actor.id).where(Actor.name == name))
         if actor_id is None:
@@ -99,7 +99,7 @@ class ActorResolver:
             self.session.add(ActorAlias(actor_id=actor.id, alias=name, key=key, origin="name"))
             actor_id = actor.id
         else:
-            actor = self.session.get(Actor, actor_id)
+            actor = self.session.get(Actor, actor_id)  # identity map: no query after the first time
             if actor is not None:  # fill in what an earlier mention did not know
                 if actor.kind == "other" and kind in ACTOR_KINDS and kind != "other":
                     actor.kind = kind
@@ -179,7 +179,8 @@ def store_drafts(
         default_speaker = source.actor_id if source is not None else None
         country = (draft.country or (source.country if source else None) or None)
         country = country.strip().upper()[:8] if country else None
-        outlet_kind = "state_media" if draft.actor_kind == "state_media" and not draft.actor else None
+        same_as_outlet = not draft.actor or (draft.outlet and actor_key(draft.actor) == actor_key(draft.outlet))
+        outlet_kind = "state_media" if draft.actor_kind == "state_media" and same_as_outlet else None
         outlet_id = resolver.resolve(draft.outlet, kind=outlet_kind, country=country, is_outlet=True) or default_outlet
         speaker_id = resolver.resolve(draft.actor, kind=draft.actor_kind, country=country) or default_speaker
         chash = content_hash(text)

@@ -143,7 +143,7 @@ def _rejected_pairs(session: Session, statement_ids: list[int]) -> set[tuple[int
         part = statement_ids[start : start + 900]
         out.update(session.execute(
             select(Assignment.statement_id, Assignment.narrative_id).where(
-                Assignment.statement_id.in_(part), Assignment.state == "rejected")).tuples())
+                Assignment.statement_id.in_(part), Assignment.state == "rejected")).all())
     return out
 
 

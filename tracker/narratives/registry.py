@@ -63,7 +63,8 @@ def make_estimator(cfg: NarrativesConfig) -> Any:
 
     return NarrativeDiscoverer(
         n_micro=cfg.n_micro or "auto",
-        merge_threshold=1.0 - cfg.merge_threshold,
+        merge_threshold=1.0 - cfg.merge_threshold,  # the estimator speaks in cosine distance
+        assign_threshold=cfg.discovery_assign_threshold,
         min_size=cfg.min_size,
         random_state=cfg.random_state,
     )

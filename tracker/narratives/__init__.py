@@ -1,0 +1,1 @@
+"""Narratives: discover clusters of statements, describe them, and assign new statements."""
