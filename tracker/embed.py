@@ -200,11 +200,12 @@ def pending_texts(db: Database, model: str, limit: int, after_id: int = 0) -> tu
     return list(seen.items()), rows[-1][0]
 
 
-def embed_pending(db: Database, embedder: Embedder, *, dtype: str = "float16", chunk: int = 1024,
+def embed_pending(db: Database, embedder: Embedder, *, dtype: str = "float16", chunk: int = 16384,
                   progress: Callable[[int], None] | None = None) -> EmbedStats:
     """Embed every statement text that has no vector for this model, committing chunk by chunk.
 
-    A crash loses at most the chunk in flight; a re-run picks up where it stopped. Concurrent runs
+    Chunks are large because the model sorts texts by length within one call, so fewer, bigger calls
+    pad less. A crash loses at most the chunk in flight; a re-run picks up where it stopped. Concurrent runs
     are safe: the (text_hash, model) unique key makes a second insert of the same vector a no-op.
     """
     stats = EmbedStats()

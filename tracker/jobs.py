@@ -83,12 +83,16 @@ def store_stream(db: Database, items: Iterator[StatementDraft | RowError], *, ba
     """Store drafts in batches, one transaction each."""
     total = StoreStats()
     detect = language_detector()
+    resolver: ActorResolver | None = None
     while True:
         batch = list(islice(items, batch_size))
         if not batch:
             return total
         with db.transaction() as session:
-            stats = store_drafts(session, batch, source=source, detect=detect, resolver=ActorResolver(session))
+            if resolver is None:
+                resolver = ActorResolver(session)
+            resolver.session = session
+            stats = store_drafts(session, batch, source=source, detect=detect, resolver=resolver)
         total.add(stats)
         if on_batch is not None:
             on_batch(stats)

@@ -170,14 +170,13 @@ def _collect(source: Source, cfg: Config, names: dict[str, str | None]) -> tuple
         if result.not_modified:
             return [], {**validators, "not_modified": True}
         items = parse_feed(result.body, source.url, outlet=outlet_name, actor=speaker_name,
-                           country=source.country)
+                           country=source.country, content_type=result.content_type)
         if source.fetch_full_text:
             items = [_full_text(item, cfg) if isinstance(item, StatementDraft) and needs_full_text(item) else item
                      for item in items]
         return list(items), validators
     policy = fetch_policy(cfg)
-    if not net.robots_allowed(source.url, policy):
-        raise net.FetchError(source.url, "disallowed by robots.txt")
+    net.check_robots(source.url, policy)
     result = net.fetch(source.url, policy, etag=source.etag, last_modified=source.last_modified)
     validators = {"etag": result.etag, "last_modified": result.last_modified}
     if result.not_modified:
@@ -185,12 +184,13 @@ def _collect(source: Source, cfg: Config, names: dict[str, str | None]) -> tuple
     if source.kind == "html":
         from tracker.ingest.pages import parse_page
 
-        page = parse_page(result.body, result.url, outlet=outlet_name, actor=speaker_name, country=source.country)
+        page = parse_page(result.body, result.url, outlet=outlet_name, actor=speaker_name, country=source.country,
+                          content_type=result.content_type)
         return [page], validators
     from tracker.ingest.transcripts import parse_transcript
 
     return list(parse_transcript(result.body, result.url, default_speaker=speaker_name, outlet=outlet_name,
-                                 country=source.country)), validators
+                                 country=source.country, content_type=result.content_type)), validators
 
 
 def _full_text(draft: StatementDraft, cfg: Config) -> StatementDraft | RowError:
@@ -206,7 +206,8 @@ def _full_text(draft: StatementDraft, cfg: Config) -> StatementDraft | RowError:
         policy = fetch_policy(cfg)
         if not net.robots_allowed(draft.url, policy):
             return draft
-        page = parse_page(net.fetch(draft.url, policy).body, draft.url)
+        fetched = net.fetch(draft.url, policy)
+        page = parse_page(fetched.body, fetched.url, content_type=fetched.content_type)
     except net.FetchError as exc:
         log.info("full text of %s not fetched: %s", draft.url, exc)
         return draft
@@ -218,6 +219,7 @@ def _full_text(draft: StatementDraft, cfg: Config) -> StatementDraft | RowError:
 def ingest_source(db: Database, cfg: Config, source_id: int, *, detect: Any = None) -> SourceResult:
     """Fetch, parse and store one claimed source; its errors are recorded on the source, never raised."""
     from tracker.ingest.fetch import FetchError
+    from tracker.ingest.files import FileFormatError
 
     with db.reader() as session:
         source = session.get(Source, source_id)
@@ -227,7 +229,7 @@ def ingest_source(db: Database, cfg: Config, source_id: int, *, detect: Any = No
     now = utcnow()
     try:
         items, validators = _collect(source, cfg, names)
-    except (FetchError, OSError, ValueError) as exc:
+    except (FetchError, FileFormatError, OSError, ValueError) as exc:
         result.status, result.error = "failed", str(exc)
         with db.transaction() as session:
             row = session.get(Source, source_id)

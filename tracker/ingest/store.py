@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from tracker.ingest.drafts import ACTOR_KINDS, RowError, StatementDraft
@@ -74,11 +74,15 @@ class StoreStats:
 
 
 class ActorResolver:
-    """Find or create actors by name through their aliases, caching within one session."""
+    """Find or create actors by name through their aliases.
+
+    The cache outlives one batch (assign ``session`` for the next batch), so a long import asks the
+    database about each actor once; facts an earlier mention lacked (kind, country) are filled in.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._cache: dict[str, int] = {}
+        self._cache: dict[str, tuple[int, str, str | None, bool]] = {}
 
     def resolve(self, name: str | None, *, kind: str | None = None, country: str | None = None,
                 is_outlet: bool = False) -> int | None:
@@ -86,28 +90,36 @@ class ActorResolver:
             return None
         name = clean_text(name)[:300]
         key = actor_key(name) or name
-        actor_id = self._cache.get(key)
-        if actor_id is None:
+        kind = kind if kind in ACTOR_KINDS else None
+        cached = self._cache.get(key)
+        if cached is None:
             actor_id = self.session.scalar(select(ActorAlias.actor_id).where(ActorAlias.key == key))
-        if actor_id is None:
-            actor_id = self.session.scalar(select(Actor.id).where(Actor.name == name))
-        if actor_id is None:
-            actor = Actor(name=name, kind=kind if kind in ACTOR_KINDS else "other", country=country,
-                          is_outlet=is_outlet)
-            self.session.add(actor)
-            self.session.flush()
-            self.session.add(ActorAlias(actor_id=actor.id, alias=name, key=key, origin="name"))
-            actor_id = actor.id
-        else:
-            actor = self.session.get(Actor, actor_id)  # identity map: no query after the first time
-            if actor is not None:  # fill in what an earlier mention did not know
-                if actor.kind == "other" and kind in ACTOR_KINDS and kind != "other":
-                    actor.kind = kind
-                if not actor.country and country:
+            if actor_id is None:
+                actor_id = self.session.scalar(select(Actor.id).where(Actor.name == name))
+            if actor_id is None:
+                actor = Actor(name=name, kind=kind or "other", country=country, is_outlet=is_outlet)
+                self.session.add(actor)
+                self.session.flush()
+                self.session.add(ActorAlias(actor_id=actor.id, alias=name, key=key, origin="name"))
+            else:
+                actor = self.session.get(Actor, actor_id)
+            assert actor is not None
+            cached = (actor.id, actor.kind, actor.country, actor.is_outlet)
+        actor_id, known_kind, known_country, known_outlet = cached
+        learns_kind = known_kind == "other" and kind not in (None, "other")
+        learns_country = not known_country and bool(country)
+        learns_outlet = is_outlet and not known_outlet
+        if learns_kind or learns_country or learns_outlet:  # fill in what earlier mentions did not know
+            actor = self.session.get(Actor, actor_id)
+            if actor is not None:
+                if learns_kind:
+                    actor.kind = kind  # type: ignore[assignment]
+                if learns_country:
                     actor.country = country
-                if is_outlet and not actor.is_outlet:
+                if learns_outlet:
                     actor.is_outlet = True
-        self._cache[key] = actor_id
+                cached = (actor_id, actor.kind, actor.country, actor.is_outlet)
+        self._cache[key] = cached
         return actor_id
 
 
@@ -214,10 +226,11 @@ def store_drafts(
         for s in session.scalars(select(Statement).where(Statement.external_key.in_(list(prepared))))
     }
     now = utcnow()
+    new_rows: list[dict[str, Any]] = []
     for key, values in prepared.items():
         current = existing.get(key)
         if current is None:
-            session.add(Statement(**values, fetched_at=now))
+            new_rows.append({**values, "fetched_at": now, "created_at": now, "updated_at": now})
             stats.inserted += 1
             continue
         changed = _changed_fields(current, values)
@@ -233,6 +246,8 @@ def store_drafts(
         current.provenance = history
         current.fetched_at = now
         stats.updated += 1
+    if new_rows:  # one multi-row INSERT: the ORM's unit of work is slow for thousands of rows
+        session.execute(insert(Statement), new_rows)
     session.flush()
     return stats
 
