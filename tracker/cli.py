@@ -254,6 +254,7 @@ def narratives() -> None:
 @click.option("--all", "show_all", is_flag=True, help="Include merged, retired and archived narratives.")
 @pass_app
 def narratives_list(app: AppContext, show_all: bool) -> None:
+    """List narratives: id, status, size and label, largest first."""
     from sqlalchemy import select
 
     from tracker.models import Narrative
@@ -344,6 +345,7 @@ def actors() -> None:
 @click.option("--outlets", is_flag=True, help="List outlets instead of speakers.")
 @pass_app
 def actors_list(app: AppContext, outlets: bool) -> None:
+    """List speakers (or outlets) with their kind, country and other spellings."""
     from sqlalchemy import select
 
     from tracker.models import Actor
@@ -437,6 +439,7 @@ def sources() -> None:
 @pass_app
 def sources_add(app: AppContext, url: str, kind: str, name: str | None, actor: str | None, outlet: str | None,
                 country: str | None, every: str | None, full_text: bool) -> None:
+    """Register a source (a feed, page, briefing transcript or local export) to fetch on a schedule."""
     from tracker.ingest.sources import SourceError, add_source, source_view
 
     try:
@@ -452,6 +455,7 @@ def sources_add(app: AppContext, url: str, kind: str, name: str | None, actor: s
 @sources.command("list")
 @pass_app
 def sources_list(app: AppContext) -> None:
+    """List sources with their schedule, last fetch and last error."""
     from sqlalchemy import select
 
     from tracker.models import Source
@@ -485,6 +489,7 @@ def _set_enabled(app: AppContext, name: str, enabled: bool) -> None:
 @click.argument("name")
 @pass_app
 def sources_pause(app: AppContext, name: str) -> None:
+    """Stop fetching a source (it keeps its statements)."""
     _set_enabled(app, name, False)
 
 
@@ -492,6 +497,7 @@ def sources_pause(app: AppContext, name: str) -> None:
 @click.argument("name")
 @pass_app
 def sources_resume(app: AppContext, name: str) -> None:
+    """Fetch a paused source again."""
     _set_enabled(app, name, True)
 
 
