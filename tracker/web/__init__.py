@@ -73,10 +73,10 @@ def create_app(config: Config | None = None, *, db: Database | None = None) -> F
     app.extensions["tracker"] = TrackerState(config, database)
 
     from tracker.web import filters
-    from tracker.web.views import pages
 
     filters.register(app)
-    app.register_blueprint(pages.bp)
+    for blueprint in view_blueprints():
+        app.register_blueprint(blueprint)
 
     @app.teardown_appcontext
     def close_session(_exc: BaseException | None) -> None:
@@ -93,6 +93,16 @@ def create_app(config: Config | None = None, *, db: Database | None = None) -> F
         return response
 
     return app
+
+
+#: Dashboard areas, one blueprint module each under tracker/web/views/.
+VIEW_MODULES = ("pages", "statements", "actors", "tagging", "manage", "admin")
+
+
+def view_blueprints() -> list[Any]:
+    import importlib
+
+    return [importlib.import_module(f"tracker.web.views.{name}").bp for name in VIEW_MODULES]
 
 
 def state() -> TrackerState:
