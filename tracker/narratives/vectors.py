@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker.models import Embedding, Statement
@@ -13,13 +14,13 @@ from tracker.models import Embedding, Statement
 _CHUNK = 20_000
 
 
-def load_vectors(session: Session, model: str, statement_ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def load_vectors(session: Session, model: str, statement_ids: Sequence[int] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """(statement ids, unit vectors float32) for statements that have a vector for ``model``.
 
-    Reads in keyset chunks into one preallocated array, so memory is the vectors and little else.
+    Counts first and reads keyset chunks straight into one preallocated float32 array, so peak
+    memory stays close to the vectors themselves: 1M x 384 is 1.5 GB, not twice that.
     """
-    ids: list[int] = []
-    blocks: list[np.ndarray] = []
     base = (
         select(Statement.id, Embedding.vector, Embedding.dtype)
         .join(Embedding, (Embedding.text_hash == Statement.text_hash) & (Embedding.model == model))
@@ -27,33 +28,61 @@ def load_vectors(session: Session, model: str, statement_ids: Sequence[int] | No
     )
     if statement_ids is not None:
         wanted = sorted(set(statement_ids))
+        out = _Growing(len(wanted))
         for start in range(0, len(wanted), 900):
-            part = wanted[start : start + 900]
-            _collect(session.execute(base.where(Statement.id.in_(part))).all(), ids, blocks)
+            out.extend(session.execute(base.where(Statement.id.in_(wanted[start : start + 900]))).all())
     else:
+        out = _Growing(int(session.scalar(select(func.count()).select_from(base.subquery())) or 0))
         last = 0
         while True:
             rows = session.execute(base.where(Statement.id > last).limit(_CHUNK)).all()
             if not rows:
                 break
-            _collect(rows, ids, blocks)
+            out.extend(rows)
             last = rows[-1][0]
-    if not ids:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-    return np.asarray(ids, dtype=np.int64), np.vstack(blocks)
+    return out.result()
 
 
-def _collect(rows: Sequence[tuple[int, bytes, str]], ids: list[int], blocks: list[np.ndarray]) -> None:
-    if not rows:
-        return
+class _Growing:
+    """An (ids, vectors) pair of arrays that grows by doubling."""
+
+    def __init__(self, expected: int = 0) -> None:
+        self.expected = expected
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.vectors = np.zeros((0, 0), dtype=np.float32)
+        self.n = 0
+
+    def extend(self, rows: Sequence[Any]) -> None:
+        if not rows:
+            return
+        block = _decode(rows)
+        need = self.n + len(rows)
+        if self.vectors.shape[1] != block.shape[1] and self.n == 0:
+            self.vectors = np.zeros((0, block.shape[1]), dtype=np.float32)
+        if need > len(self.ids):
+            size = max(need, self.expected, 2 * len(self.ids), 1024)
+            ids = np.zeros(size, dtype=np.int64)
+            ids[: self.n] = self.ids[: self.n]
+            vectors = np.zeros((size, block.shape[1]), dtype=np.float32)
+            vectors[: self.n] = self.vectors[: self.n]
+            self.ids, self.vectors = ids, vectors
+        self.ids[self.n : need] = [r[0] for r in rows]
+        self.vectors[self.n : need] = block
+        self.n = need
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.n == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        return self.ids[: self.n], self.vectors[: self.n]  # views: no second copy
+
+
+def _decode(rows: Sequence[Any]) -> np.ndarray:
     if all(r[2] == rows[0][2] for r in rows):
         dtype = np.float16 if rows[0][2] == "float16" else np.float32
-        block = np.frombuffer(b"".join(r[1] for r in rows), dtype=dtype).reshape(len(rows), -1).astype(np.float32)
-    else:  # the storage dtype was changed between runs
-        block = np.vstack([np.frombuffer(r[1], dtype=np.float16 if r[2] == "float16" else np.float32)
-                           .astype(np.float32) for r in rows])
-    ids.extend(r[0] for r in rows)
-    blocks.append(block)
+        return np.frombuffer(b"".join(r[1] for r in rows), dtype=dtype).reshape(len(rows), -1).astype(np.float32)
+    # the storage dtype was changed between runs
+    return np.vstack([np.frombuffer(r[1], dtype=np.float16 if r[2] == "float16" else np.float32)
+                      .astype(np.float32) for r in rows])
 
 
 def unit(matrix: np.ndarray) -> np.ndarray:
