@@ -224,8 +224,8 @@ def embed_pending(db: Database, embedder: Embedder, *, dtype: str = "float16", c
         ]
         with db.transaction() as session:
             insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
-            session.execute(insert(Embedding).values(rows).on_conflict_do_nothing(
-                index_elements=["text_hash", "model"]))
+            statement = insert(Embedding).on_conflict_do_nothing(index_elements=["text_hash", "model"])
+            session.execute(statement, rows)  # executemany: no limit on bound variables
         stats.embedded += len(batch)
         if progress is not None:
             progress(len(batch))
