@@ -7,7 +7,9 @@ use a second engine with deferred transactions, so web requests never wait on a 
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -87,6 +89,42 @@ class Database:
         """One unit of work: commits on success, rolls back whole on error."""
         with self.session() as session, session.begin():
             yield session
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        """Hold a named lock across processes (and machines, on PostgreSQL) without waiting.
+
+        Yields True when this process got it, False when another holds it: the caller then skips
+        the work (e.g. a second scheduler does not re-cluster what the first is clustering).
+        PostgreSQL: a session advisory lock; SQLite: ``flock`` on a file beside the database.
+        """
+        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=4).digest(), "big")
+        if self.dialect == "postgresql":
+            with self.engine.connect() as conn:
+                got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+                conn.commit()
+                try:
+                    yield got
+                finally:
+                    if got:
+                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                        conn.commit()
+            return
+        import fcntl
+
+        database = self.engine.url.database or ""
+        base = Path(database) if database and database != ":memory:" else Path(tempfile.gettempdir()) / "tracker"
+        path = Path(f"{base}.{name}.lock")
+        with path.open("a") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -7,8 +7,6 @@ Each job writes its run row first (status "running"), works in batches that comm
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,14 +21,11 @@ from tracker.db import Database
 from tracker.ingest.drafts import RowError, StatementDraft
 from tracker.ingest.store import ActorResolver, StoreStats, store_drafts
 from tracker.models import Assignment, JobRun, Narrative, Statement, utcnow
+from tracker.workers import worker_dead, worker_name
 
 log = logging.getLogger(__name__)
 
 MAX_RECORDED_ERRORS = 1000
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass
@@ -49,8 +44,15 @@ class JobHandle:
 
 @contextmanager
 def job_run(db: Database, kind: str, source_id: int | None = None) -> Iterator[JobHandle]:
-    """Record a job: a row when it starts, its counts, errors and status when it ends (even on a crash)."""
+    """Record a job: a row when it starts, its counts, errors and status when it ends (even on a crash).
+
+    Runs left "running" by a process of this host that has died (``kill -9``) are closed as failed.
+    """
     with db.transaction() as session:
+        for stale in session.scalars(select(JobRun).where(JobRun.status == "running")):
+            if worker_dead(stale.worker):
+                stale.status, stale.finished_at = "failed", utcnow()
+                stale.errors = [*(stale.errors or []), "the process running this job died"]
         run = JobRun(kind=kind, status="running", worker=worker_name(), source_id=source_id)
         session.add(run)
         session.flush()
@@ -154,7 +156,18 @@ def _last_pool_signature(db: Database) -> list[int] | None:
 
 def cluster(db: Database, cfg: Config, model: str, *, full: bool = False) -> dict[str, Any]:
     """Full discovery when asked or when there are no narratives yet; else incremental assignment,
-    then the unassigned pool is clustered into new emerging narratives (skipped when unchanged)."""
+    then the unassigned pool is clustered into new emerging narratives (skipped when unchanged).
+
+    One worker clusters at a time; another that finds the lock taken skips, and whatever it brought
+    is assigned by the next run."""
+    with db.exclusive("cluster") as mine:
+        if not mine:
+            log.info("clustering skipped: another worker holds the cluster lock")
+            return {"mode": "skipped", "reason": "another worker is clustering"}
+        return _cluster_locked(db, cfg, model, full=full)
+
+
+def _cluster_locked(db: Database, cfg: Config, model: str, *, full: bool) -> dict[str, Any]:
     from tracker.narratives.assign import assign_pending
     from tracker.narratives.registry import discover_pool, run_discovery
 

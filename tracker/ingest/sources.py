@@ -5,12 +5,17 @@ A worker claims a due source by writing its name and a lease into the row (Postg
 Everything one fetch produces — its statements, the source's new HTTP validators and next due time —
 is committed in one transaction, so a crash (even ``kill -9``) loses nothing and duplicates nothing:
 the next run fetches again and the statements' unique keys absorb what was already stored.
+
+A lease normally ends when its worker releases it or after ``LEASE``. A worker killed with
+``kill -9`` cannot release, so a lease held by a process of this host that no longer exists is taken
+over at once: a re-run after a crash does not wait ten minutes for the source it was fetching.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from tracker import audit
@@ -26,12 +32,14 @@ from tracker.db import Database
 from tracker.ingest.drafts import RowError, StatementDraft
 from tracker.ingest.store import ActorResolver, StoreStats, store_drafts
 from tracker.models import SOURCE_KINDS, Source, User, utcnow
+from tracker.workers import worker_dead
 
 log = logging.getLogger(__name__)
 
 NETWORK_KINDS = ("rss", "html", "transcript")
 LEASE = timedelta(minutes=10)
 MAX_BACKOFF = timedelta(days=1)
+STORE_ATTEMPTS = 3  # a unique-key race with another worker storing the same story is retried
 _EVERY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -102,8 +110,11 @@ def claim_next(db: Database, worker: str, *, name: str | None = None, due_only: 
     """Take the lease on one source (the most overdue) or return None when nothing is left."""
     now = now or utcnow()
     with db.transaction() as session:
-        query = select(Source).where(Source.enabled.is_(True),
-                                     or_(Source.locked_until.is_(None), Source.locked_until < now))
+        free = [Source.locked_until.is_(None), Source.locked_until < now]
+        orphaned = _orphaned_leases(session, now)
+        if orphaned:
+            free.append(Source.locked_by.in_(orphaned))
+        query = select(Source).where(Source.enabled.is_(True), or_(*free))
         if name is not None:
             query = query.where(Source.name == name)
         if due_only:
@@ -118,6 +129,14 @@ def claim_next(db: Database, worker: str, *, name: str | None = None, due_only: 
             return None
         source.locked_by, source.locked_until = worker, now + LEASE
         return source.id
+
+
+def _orphaned_leases(session: Session, now: datetime) -> list[str]:
+    """Holders of live leases that are processes of this host which have died (e.g. ``kill -9``)."""
+    prefix = f"{socket.gethostname()}:"
+    holders = session.scalars(select(Source.locked_by).distinct()
+                              .where(Source.locked_until >= now, Source.locked_by.startswith(prefix, autoescape=True)))
+    return [h for h in holders if h and worker_dead(h)]
 
 
 def release(db: Database, source_id: int, worker: str) -> None:
@@ -230,20 +249,33 @@ def ingest_source(db: Database, cfg: Config, source_id: int, *, detect: Any = No
     try:
         items, validators = _collect(source, cfg, names)
     except (FetchError, FileFormatError, OSError, ValueError) as exc:
-        result.status, result.error = "failed", str(exc)
-        with db.transaction() as session:
-            row = session.get(Source, source_id)
-            if row is not None:
-                row.error_count += 1
-                row.last_error, row.last_status, row.last_fetched_at = str(exc)[:2000], "failed", now
-                retry = getattr(exc, "retry_after", None)
-                backoff = timedelta(seconds=row.every_seconds * min(2 ** (row.error_count - 1), 64))
-                row.next_due_at = now + min(max(backoff, timedelta(seconds=retry or 0)), MAX_BACKOFF)
-        return result
+        return record_failure(db, source_id, result, str(exc), now, retry_after=getattr(exc, "retry_after", None))
+    if items and not any(isinstance(item, StatementDraft) for item in items):
+        # Nothing usable came back (an entity bomb, no feed at all, a page without an article):
+        # the source failed; its validators are not kept, so the next try fetches the body again.
+        reason = "; ".join(str(e) for e in items[:5])
+        return record_failure(db, source_id, result, reason, now, row_errors=[e for e in items
+                                                                             if isinstance(e, RowError)])
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        try:
+            _store(db, source_id, items, validators, result, now, detect)
+            return result
+        except IntegrityError as exc:
+            # Another worker stored one of these statements (same outlet, same story) between our
+            # read and our insert; the retry's transaction sees its row and updates instead.
+            if attempt == STORE_ATTEMPTS:
+                raise
+            log.info("source %s: unique-key race on attempt %d, retrying: %s", source.name, attempt, exc.orig)
+    return result  # pragma: no cover - the loop returns or raises
+
+
+def _store(db: Database, source_id: int, items: list[StatementDraft | RowError], validators: dict[str, Any],
+           result: SourceResult, now: datetime, detect: Any) -> None:
+    """The statements and the source's new validators and due time, in one transaction."""
     with db.transaction() as session:
         row = session.get(Source, source_id)
         assert row is not None
-        if validators.pop("not_modified", False):
+        if validators.get("not_modified"):
             result.status = "not_modified"
         else:
             result.stats = store_drafts(session, items, source=row, detect=detect)
@@ -253,6 +285,21 @@ def ingest_source(db: Database, cfg: Config, source_id: int, *, detect: Any = No
         row.last_error = "; ".join(str(e) for e in result.stats.errors[:5])[:2000] or None
         row.error_count = 0
         row.next_due_at = now + timedelta(seconds=row.every_seconds)
+
+
+def record_failure(db: Database, source_id: int, result: SourceResult, reason: str, now: datetime, *,
+                   retry_after: float | None = None, row_errors: list[RowError] | None = None) -> SourceResult:
+    """Mark the source failed with ``reason`` and back off (doubling per consecutive failure, up to a day)."""
+    result.status, result.error = "failed", reason
+    if row_errors:
+        result.stats.errors.extend(row_errors)
+    with db.transaction() as session:
+        row = session.get(Source, source_id)
+        if row is not None:
+            row.error_count += 1
+            row.last_error, row.last_status, row.last_fetched_at = reason[:2000], "failed", now
+            backoff = timedelta(seconds=row.every_seconds * min(2 ** (row.error_count - 1), 64))
+            row.next_due_at = now + min(max(backoff, timedelta(seconds=retry_after or 0)), MAX_BACKOFF)
     return result
 
 
@@ -264,6 +311,11 @@ def _names(session: Session, source: Source) -> dict[str, str | None]:
         return session.scalar(select(Actor.name).where(Actor.id == actor_id)) if actor_id else None
 
     return {"actor": name(source.actor_id), "outlet": name(source.outlet_id)}
+
+
+def _source_name(db: Database, source_id: int) -> str:
+    with db.reader() as session:
+        return session.scalar(select(Source.name).where(Source.id == source_id)) or f"source {source_id}"
 
 
 def ingest_due(db: Database, cfg: Config, *, name: str | None = None, due_only: bool = True,
@@ -288,13 +340,20 @@ def ingest_due(db: Database, cfg: Config, *, name: str | None = None, due_only: 
             done.add(source_id)
             try:
                 outcome = ingest_source(db, cfg, source_id, detect=detect)
+            except (OperationalError, InterfaceError):
+                raise  # the database itself is in trouble: every other source would fail too
+            except Exception as exc:  # noqa: BLE001 - one source's bug never stops the run (RELIABILITY 8)
+                log.exception("source %d failed unexpectedly", source_id)
+                outcome = record_failure(db, source_id, SourceResult(_source_name(db, source_id)),
+                                         f"unexpected error: {type(exc).__name__}: {exc}", utcnow())
             finally:
                 release(db, source_id, worker)
             results.append(outcome.as_dict())
             if outcome.error:
                 job.error(f"{outcome.source}: {outcome.error}")
             for err in outcome.stats.errors:
-                job.error(f"{outcome.source}: {err}")
+                if outcome.error is None or str(err) not in outcome.error:
+                    job.error(f"{outcome.source}: {err}")
             if name is not None:
                 break
         job.counts = {
