@@ -165,10 +165,32 @@ def main() -> int:
         if url:
             targets.append(("postgresql", url))
     ok = True
-    print(f"scale: {args.n:,} synthetic statements, {TOPICS} topics, {DIM}-d vectors stored as "
+    try:
+        ok = report(targets, args.n, cfg)
+    finally:
+        for name, url in targets:
+            if name == "postgresql":
+                drop_pg(url)
+    return 0 if ok else 1
+
+
+def drop_pg(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = os.environ.get("TRACKER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def report(targets: list[tuple[str, str]], n: int, cfg: Config) -> bool:
+    ok = True
+    print(f"scale: {n:,} synthetic statements, {TOPICS} topics, {DIM}-d vectors stored as "
           f"{cfg.embedding.storage_dtype}")
     for name, url in targets:
-        r = run_backend(name, url, args.n, cfg)
+        r = run_backend(name, url, n, cfg)
         mem_ok = r["discover_peak_gib"] < 4.0
         ok &= mem_ok
         print(f"  {name:<10} import {r['import_rate']:8,.0f}/s   embed+store {r['embed_store_rate']:8,.0f}/s   "
@@ -176,7 +198,7 @@ def main() -> int:
         print(f"  {'':<10} discovery {r['discover_seconds']:6.1f} s (fit {r['discover_fit_seconds']:.1f} s), "
               f"{int(r['narratives'])} narratives, peak {r['discover_peak_gib']:.2f} GiB   target < 4 GiB   "
               f"{'PASS' if mem_ok else 'FAIL'}")
-    return 0 if ok else 1
+    return ok
 
 
 if __name__ == "__main__":
