@@ -538,6 +538,63 @@ def schedule(app: AppContext, poll: float, once: bool) -> None:
         echo_json(rounds[-1])
 
 
+@main.group()
+def users() -> None:
+    """Accounts for the dashboard and API: viewers read, researchers tag and edit, admins manage."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["viewer", "researcher", "admin"]), help="What the user may do.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@pass_app
+def users_add(app: AppContext, name: str, role: str, password_stdin: bool) -> None:
+    """Add a user; the password is prompted for (or read with --password-stdin)."""
+    from tracker.accounts import AccountError, create_user
+
+    minimum = app.config.auth.min_password_length
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt(f"password (at least {minimum} characters)", hide_input=True,
+                                confirmation_prompt=True)
+    try:
+        with app.db.transaction() as session:
+            create_user(session, name, role, password, app.config.auth)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"added {role} {name}")
+
+
+@users.command("token")
+@click.argument("name")
+@click.option("--label", help="What the token is for, e.g. 'nightly export'.")
+@pass_app
+def users_token(app: AppContext, name: str, label: str | None) -> None:
+    """Print a new API token for NAME (shown once; send it as 'Authorization: Bearer <token>')."""
+    from tracker.accounts import get_user, issue_token
+
+    with app.db.transaction() as session:
+        user = get_user(session, name)
+        if user is None:
+            raise click.ClickException(f"no user called {name!r}; add one with `tracker users add`")
+        token = issue_token(session, user, label=label)
+    click.echo(token)
+
+
+@users.command("list")
+@pass_app
+def users_list(app: AppContext) -> None:
+    """List users with their role."""
+    from sqlalchemy import select
+
+    from tracker.models import User
+
+    with app.db.reader() as session:
+        for u in session.scalars(select(User).order_by(User.name)):
+            click.echo(f"{u.id:>4} {u.role:<10} {'disabled' if u.disabled else 'active':<8} {u.name}")
+
+
 def _masked(url: str) -> str:
     from tracker.config import mask_url
 

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tracker import audit
@@ -39,6 +39,9 @@ class AssignReport:
     suggested: int = 0
     unassigned: int = 0
     seconds: float = 0.0
+    seconds_load: float = 0.0  # reading candidates, vectors, centroids and rejections
+    seconds_score: float = 0.0  # the similarity matrix and the decisions
+    seconds_write: float = 0.0  # inserting rows and updating narrative sizes
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -49,8 +52,11 @@ def load_centroids(session: Session, model: str | None = None) -> tuple[np.ndarr
     ids: list[int] = []
     vecs: list[np.ndarray] = []
     for nid, blob in session.execute(
-        select(Narrative.id, Narrative.centroid).where(Narrative.status.in_(LIVE_STATUSES),
-                                                       Narrative.centroid.is_not(None)).order_by(Narrative.id)
+        select(Narrative.id, Narrative.centroid).where(
+            Narrative.status.in_(LIVE_STATUSES), Narrative.centroid.is_not(None),
+            # a centroid from another model lives in another space, even when the dimension matches
+            (Narrative.model == model) | Narrative.model.is_(None) if model else Narrative.id.is_not(None),
+        ).order_by(Narrative.id)
     ):
         vec = centroid_from_bytes(blob)
         if vec is not None and (not vecs or vec.shape == vecs[0].shape):
@@ -98,8 +104,9 @@ def assign_pending(db: Database, cfg: NarrativesConfig, model: str, *, limit: in
         if not candidate_ids:
             return report
         ids, X = load_vectors(session, model, candidate_ids)
-        nids, C = load_centroids(session)
+        nids, C = load_centroids(session, model)
         rejected = _rejected_pairs(session, ids.tolist())
+    report.seconds_load = time.perf_counter() - started
     report.candidates = len(ids)
     if len(ids) == 0 or len(nids) == 0 or C.shape[1] != X.shape[1]:
         report.unassigned = len(ids)
@@ -129,11 +136,14 @@ def assign_pending(db: Database, cfg: NarrativesConfig, model: str, *, limit: in
             report.suggested += 1
         else:
             report.unassigned += 1
+    scored = time.perf_counter()
+    report.seconds_score = scored - started - report.seconds_load
     with db.transaction() as session:
         if rows:
             session.execute(Assignment.__table__.insert(), rows)
         _touch(session, touched)
     report.seconds = time.perf_counter() - started
+    report.seconds_write = report.seconds - report.seconds_load - report.seconds_score
     return report
 
 
@@ -148,15 +158,28 @@ def _rejected_pairs(session: Session, statement_ids: list[int]) -> set[tuple[int
 
 
 def _touch(session: Session, touched: dict[int, int]) -> None:
-    """Cheap bookkeeping after assignment: sizes and activity dates (labels wait for discovery)."""
-    for nid in touched:
-        first, last, size = session.execute(
-            select(func.min(Statement.published_at), func.max(Statement.published_at), func.count(Assignment.id))
+    """Cheap bookkeeping after assignment: sizes and activity dates (labels wait for discovery).
+
+    One grouped query and one batched update, however many narratives were touched."""
+    nids = sorted(touched)
+    values = {nid: {"nid": nid, "size": 0, "first": None, "last": None} for nid in nids}
+    for start in range(0, len(nids), 900):
+        part = nids[start : start + 900]
+        for nid, first, last, size in session.execute(
+            select(Assignment.narrative_id, func.min(Statement.published_at), func.max(Statement.published_at),
+                   func.count(Assignment.id))
             .join(Statement, Statement.id == Assignment.statement_id)
-            .where(Assignment.narrative_id == nid, Assignment.state.in_(("assigned", "confirmed")))
-        ).one()
-        session.execute(update(Narrative).where(Narrative.id == nid).values(
-            size=size, first_seen_at=first, last_seen_at=last, updated_at=utcnow()))
+            .where(Assignment.narrative_id.in_(part), Assignment.state.in_(("assigned", "confirmed")))
+            .group_by(Assignment.narrative_id)
+        ):
+            values[nid].update(size=size, first=first, last=last)
+    if values:
+        session.execute(
+            update(Narrative.__table__).where(Narrative.__table__.c.id == bindparam("nid")).values(
+                size=bindparam("size"), first_seen_at=bindparam("first"), last_seen_at=bindparam("last"),
+                updated_at=utcnow()),
+            list(values.values()),
+        )
 
 
 # ---------------------------------------------------------------- seeded narratives
@@ -235,7 +258,8 @@ def assign_to_narrative(db: Database, cfg: NarrativesConfig, model: str, nid: in
                  "created_at": now, "updated_at": now} for s in take])
         if suggest:
             session.execute(Assignment.__table__.insert(), suggest)
-        _touch(session, {nid: len(take)})
+        losers = {current[s][0] for s in take if s in current}
+        _touch(session, {n: 0 for n in losers | {nid}})  # the narratives that lost members shrink too
     report.assigned, report.suggested = len(take), len(suggest)
     report.seconds = time.perf_counter() - started
     return report
@@ -299,10 +323,10 @@ def tag_statement(session: Session, statement_id: int, action: str, narrative_id
     else:
         if action == "reassign" and current is not None and current != narrative_id:
             put(current, "rejected")
-        # Only one current row: demote any other before confirming.
+        # Only one current row: drop any other (even a confirmed one) before confirming.
         session.execute(delete(Assignment).where(
             Assignment.statement_id == statement_id, Assignment.narrative_id != narrative_id,
-            Assignment.state.in_(("assigned", "suggested"))))
+            Assignment.state.in_(("assigned", "suggested", "confirmed"))))
         session.flush()
         put(narrative_id, "confirmed")  # type: ignore[arg-type]
         session.execute(update(Narrative).where(Narrative.id == narrative_id).values(locked=True))

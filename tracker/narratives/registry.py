@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -23,12 +22,17 @@ from sqlalchemy.orm import Session
 
 from tracker.config import NarrativesConfig
 from tracker.db import Database
-from tracker.models import Assignment, Narrative, NarrativeEvent, Statement, utcnow
+from tracker.models import Assignment, Narrative, NarrativeEvent, utcnow
+from tracker.narratives.refresh import LIVE_STATUSES, refresh_narratives
 from tracker.narratives.vectors import centroid_from_bytes, load_vectors, unit
 
 log = logging.getLogger(__name__)
 
-LIVE_STATUSES = ("emerging", "active", "dormant")
+# How much closer (cosine to centroids) a new cluster must be before full discovery moves an
+# automatically assigned statement out of its live narrative. Measured by bench/stability.py.
+STICKY_MARGIN = 0.3
+# How much more than the estimator's merge similarity two narratives need before discovery records a merge.
+MERGE_MARGIN = 0.05
 
 
 @dataclass
@@ -100,6 +104,11 @@ def _read_state(session: Session, model: str) -> _State:
     return _State(ids, X, current, rejected, narratives)
 
 
+def _is_locked(nar: Narrative) -> bool:
+    """Confirmed or edited by a researcher, or seeded by one: never dissolved by discovery."""
+    return bool(nar.locked) or nar.origin == "seeded"
+
+
 def _match_clusters(
     members: dict[int, np.ndarray],
     centroids: np.ndarray,
@@ -112,8 +121,8 @@ def _match_clusters(
     for c, sids in members.items():
         overlap = Counter(state.current[s][0] for s in sids.tolist() if s in state.current)
         for nid, count in overlap.items():
-            if nid not in state.narratives:
-                continue
+            if nid not in state.narratives or _is_locked(state.narratives[nid]):
+                continue  # locked narratives keep exactly their members; a cluster never speaks for them
             size_c, size_n = len(sids), old_members[nid]
             jaccard = count / (size_c + size_n - count)
             share = count / max(1, min(size_c, size_n))
@@ -126,7 +135,8 @@ def _match_clusters(
             matched[c] = nid
             taken.add(nid)
     # Centroid similarity for what membership could not decide (e.g. narratives whose members all moved).
-    free_n = [nid for nid, n in state.narratives.items() if nid not in taken and n.centroid is not None]
+    free_n = [nid for nid, n in state.narratives.items()
+              if nid not in taken and n.centroid is not None and not _is_locked(n)]
     free_c = [c for c in members if c not in matched]
     if free_n and free_c:
         old = unit(np.vstack([centroid_from_bytes(state.narratives[nid].centroid) for nid in free_n]))
@@ -151,9 +161,8 @@ def run_discovery(db: Database, cfg: NarrativesConfig, model: str, *, job_run_id
     report = DiscoveryReport()
     with db.reader() as session:
         state = _read_state(session, model)
-    n = len(state.ids)
-    report.statements = n
-    if n == 0:
+    report.statements = len(state.ids)
+    if len(state.ids) == 0:
         return report
 
     estimator = estimator or make_estimator(cfg)
@@ -165,88 +174,179 @@ def run_discovery(db: Database, cfg: NarrativesConfig, model: str, *, job_run_id
     members = {int(c): state.ids[labels == c] for c in np.unique(labels) if c >= 0}
     report.clusters = len(members)
     matched, old_sizes = _match_clusters(members, centroids, state, cfg)
+    plan = _Plan(state, cfg, labels, centroids, matched)
     first_run = not state.narratives
-    now = utcnow()
 
     with db.transaction() as session:
-        locked = {nid for nid, nar in state.narratives.items() if nar.locked or nar.origin == "seeded"}
-        cluster_narrative: dict[int, int] = {}
-        for c in sorted(members):
-            if c in matched:
-                cluster_narrative[c] = matched[c]
-                report.kept += 1
-                continue
-            nar = Narrative(label=f"narrative (cluster {c})", status="active" if first_run else "emerging",
-                            origin="discovered", model=model)
-            session.add(nar)
-            session.flush()
-            cluster_narrative[c] = nar.id
-            source = Counter(state.current[s][0] for s in members[c].tolist() if s in state.current)
-            parent, count = source.most_common(1)[0] if source else (None, 0)
-            if parent is not None and count * 2 >= len(members[c]) and parent in matched.values():
-                _event(session, nar.id, "split_from", parent, {"statements": count}, job_run_id)
-                _event(session, parent, "split_into", nar.id, {"statements": count}, job_run_id)
-                report.split += 1
-            else:
-                _event(session, nar.id, "created", None, {"size": int(len(members[c]))}, job_run_id)
-            report.created += 1
-
-        # Target narrative per statement.
-        target: dict[int, int | None] = {}
-        for c, sids in members.items():
-            nid = cluster_narrative[c]
-            for s in sids.tolist():
-                target[s] = nid
-        for s in state.ids.tolist():
-            prev = state.current.get(s)
-            if prev is not None and (prev[1] == "confirmed" or prev[0] in locked):
-                target[s] = prev[0]  # researchers' decisions and locked narratives stay put
-            elif target.get(s) is not None and (s, target[s]) in state.rejected:
-                target[s] = None
-            else:
-                target.setdefault(s, None)
-
-        # Old narratives that kept no cluster: merged, retired, or (locked) left alone.
-        kept_ids = set(cluster_narrative.values())
-        for nid in state.narratives:
-            if nid in kept_ids or nid in locked:
-                continue
-            old = [s for s, (m, _) in state.current.items() if m == nid]
-            went = Counter(target.get(s) for s in old if target.get(s) is not None)
-            heir, count = went.most_common(1)[0] if went else (None, 0)
-            if heir is not None and count * 2 >= max(1, old_sizes.get(nid, 0)):
-                session.execute(update(Narrative).where(Narrative.id == nid).values(
-                    status="merged", merged_into_id=heir, updated_at=now))
-                _event(session, nid, "merged_into", heir, {"statements": count}, job_run_id)
-                _event(session, heir, "merged_from", nid, {"statements": count}, job_run_id)
-                report.merged += 1
-            else:
-                session.execute(update(Narrative).where(Narrative.id == nid).values(status="retired", updated_at=now))
-                _event(session, nid, "retired", None, {"statements": len(old)}, job_run_id)
-                report.retired += 1
-
+        new_ids = _create_narratives(session, plan, model, first_run, job_run_id, report)
+        target = {s: (new_ids[k] if k is not None and k < 0 else k) for s, k in plan.target.items()}
+        kept_ids = {nid for nid in target.values() if nid is not None}
+        _merge_or_retire(session, state, plan.locked, kept_ids, target, old_sizes, job_run_id, report)
+        report.kept = len(kept_ids & set(state.narratives))
         report.previously_assigned = len(state.current)
         report.kept_assignment = sum(1 for s, (m, _) in state.current.items() if target.get(s) == m)
-        scores = _scores(state, target, members, centroids, cluster_narrative)
-        _write_assignments(session, state, target, scores)
+        _write_assignments(session, state, target, plan.scores())
         report.assigned = sum(1 for v in target.values() if v is not None)
-        report.unassigned = n - report.assigned
-    refresh_narratives(db, cfg, model, set(kept_ids) | locked)
+        report.unassigned = len(state.ids) - report.assigned
+    refresh_narratives(db, cfg, model, kept_ids | plan.locked)
     return report
 
 
-def _scores(state: _State, target: dict[int, int | None], members: dict[int, np.ndarray],
-            centroids: np.ndarray, cluster_narrative: dict[int, int]) -> dict[int, float]:
-    """Cosine of each assigned statement to its cluster centroid."""
-    index = {int(s): i for i, s in enumerate(state.ids.tolist())}
-    out: dict[int, float] = {}
-    for c, sids in members.items():
-        rows = [index[s] for s in sids.tolist()]
-        sims = state.X[rows] @ centroids[c]
-        for s, sim in zip(sids.tolist(), sims.tolist(), strict=True):
-            if target.get(s) == cluster_narrative[c]:
-                out[s] = float(sim)
+class _Plan:
+    """Where each statement goes, as a *key*: an existing narrative id (> 0), a new cluster (< 0:
+    ``-(cluster + 1)``) or None (unassigned). Built in steps, each a small method."""
+
+    def __init__(self, state: _State, cfg: NarrativesConfig, labels: np.ndarray, centroids: np.ndarray,
+                 matched: dict[int, int]) -> None:
+        self.state, self.cfg = state, cfg
+        self.row = {int(s): i for i, s in enumerate(state.ids.tolist())}
+        self.matched = set(matched.values())
+        self.locked = {nid for nid, nar in state.narratives.items() if _is_locked(nar)}
+        self.centroid: dict[int, np.ndarray] = {}
+        for c in range(centroids.shape[0]):
+            self.centroid[matched.get(c, -(c + 1))] = centroids[c]
+        for nid, nar in state.narratives.items():
+            vec = centroid_from_bytes(nar.centroid)
+            if nid not in self.centroid and vec is not None and vec.shape[0] == state.X.shape[1]:
+                self.centroid[nid] = unit(vec[None, :])[0]
+        self.target: dict[int, int | None] = {
+            int(s): (None if c < 0 else matched.get(int(c), -(int(c) + 1)))
+            for s, c in zip(state.ids.tolist(), labels.tolist(), strict=True)
+        }
+        self._keep_decisions()
+        self._stick()
+        self._dissolve_small_new()
+
+    def _keep_decisions(self) -> None:
+        """Researchers' decisions and locked narratives stay put; rejected pairs never form."""
+        for s, (nid, st) in self.state.current.items():
+            if s in self.target and (st == "confirmed" or nid in self.locked):
+                self.target[s] = nid
+        for s, key in self.target.items():
+            if key is not None and key > 0 and (s, key) in self.state.rejected:
+                self.target[s] = None
+
+    def _stick(self) -> None:
+        """Hysteresis: an automatically assigned statement stays in its live narrative unless the
+        new clustering puts it somewhere clearly closer (by more than ``STICKY_MARGIN`` cosine).
+
+        Re-clustering from scratch moves statements that sit between two narratives back and forth
+        (on EUvsDisinfo only ~73% would keep their id even with the best possible matching); a move
+        needs evidence. A narrative no cluster matched holds on to its members only if at least
+        ``min_size`` of them stay and it is not clearly one with the group that took most of them.
+        """
+        stays: dict[int, list[int]] = defaultdict(list)
+        for s, (nid, st) in self.state.current.items():
+            key = self.target.get(s)
+            if st != "assigned" or key == nid or nid not in self.centroid or (s, nid) in self.state.rejected:
+                continue
+            x = self.state.X[self.row[s]]
+            own = float(x @ self.centroid[nid])
+            other = float(x @ self.centroid[key]) if key is not None and key in self.centroid else -1.0
+            if own >= self.cfg.discovery_assign_threshold and own >= other - STICKY_MARGIN:
+                stays[nid].append(s)
+        for nid, sids in stays.items():
+            if nid in self.matched or (len(sids) >= self.cfg.min_size and not self._merges(nid)):
+                for s in sids:
+                    self.target[s] = nid
+
+    def _merges(self, nid: int) -> bool:
+        """Whether an unmatched narrative really joined another: most of its members went to one
+        group and the two are, on average, clearly similar (the estimator's merge rule plus
+        ``MERGE_MARGIN``)."""
+        mine = [s for s, (m, _) in self.state.current.items() if m == nid]
+        went = Counter(self.target.get(s) for s in mine if self.target.get(s) is not None)
+        if not went:
+            return False
+        heir, count = min(went.items(), key=lambda kv: (-kv[1], kv[0]))
+        if count * 2 < len(mine):
+            return False
+        mine_set = set(mine)
+        theirs = [s for s, k in self.target.items() if k == heir and s not in mine_set]
+        if not theirs:
+            return True
+        a = self.state.X[[self.row[s] for s in mine]].sum(axis=0)
+        b = self.state.X[[self.row[s] for s in theirs]].sum(axis=0)
+        return float(a @ b) / (len(mine) * len(theirs)) >= self.cfg.merge_threshold + MERGE_MARGIN
+
+    def _dissolve_small_new(self) -> None:
+        """A new cluster left with fewer than ``min_size`` statements (its old members stayed home)
+        is no narrative: its statements join the nearest surviving one within the discovery threshold."""
+        sizes = Counter(k for k in self.target.values() if k is not None)
+        small = {k for k, n in sizes.items() if k < 0 and n < self.cfg.min_size}
+        if not small:
+            return
+        keys = sorted(k for k in sizes if k not in small and k in self.centroid)
+        orphans = [s for s, k in self.target.items() if k in small]
+        if not keys:
+            for s in orphans:
+                self.target[s] = None
+            return
+        sims = self.state.X[[self.row[s] for s in orphans]] @ np.vstack([self.centroid[k] for k in keys]).T
+        for s, row in zip(orphans, sims, strict=True):
+            order = np.argsort(-row, kind="stable")
+            pick = next((keys[j] for j in order if row[j] >= self.cfg.discovery_assign_threshold
+                         and (s, keys[j]) not in self.state.rejected), None)
+            self.target[s] = pick
+
+    def scores(self) -> dict[int, float]:
+        """Cosine of each placed statement to the centroid of the group it joined in this run."""
+        out: dict[int, float] = {}
+        for s, key in self.target.items():
+            if key is not None and key in self.centroid:
+                out[s] = float(self.state.X[self.row[s]] @ self.centroid[key])
+        return out
+
+
+def _create_narratives(session: Session, plan: _Plan, model: str, first_run: bool, job_run_id: int | None,
+                       report: DiscoveryReport) -> dict[int, int]:
+    """A narrative per new cluster that kept members; "split_from" when most of its previously
+    assigned statements came from a narrative that lives on. Returns key -> new narrative id."""
+    state = plan.state
+    used = sorted({k for k in plan.target.values() if k is not None and k < 0}, reverse=True)
+    living = {k for k in plan.target.values() if k is not None and k > 0} | plan.locked
+    out: dict[int, int] = {}
+    for key in used:
+        c = -key - 1
+        sids = [s for s, k in plan.target.items() if k == key]
+        nar = Narrative(label=f"narrative (cluster {c})", status="active" if first_run else "emerging",
+                        origin="discovered", model=model)
+        session.add(nar)
+        session.flush()
+        out[key] = nar.id
+        source = Counter(state.current[s][0] for s in sids if s in state.current)
+        parent, count = source.most_common(1)[0] if source else (None, 0)
+        if parent is not None and count * 2 >= len(sids) and parent in living:
+            _event(session, nar.id, "split_from", parent, {"statements": count}, job_run_id)
+            _event(session, parent, "split_into", nar.id, {"statements": count}, job_run_id)
+            report.split += 1
+        else:
+            _event(session, nar.id, "created", None, {"size": len(sids)}, job_run_id)
+        report.created += 1
     return out
+
+
+def _merge_or_retire(session: Session, state: _State, locked: set[int], kept_ids: set[int],
+                     target: dict[int, int | None], old_sizes: dict[int, int], job_run_id: int | None,
+                     report: DiscoveryReport) -> None:
+    """Old narratives left with no statement: merged into the one that took most of them, else retired."""
+    now = utcnow()
+    for nid in sorted(state.narratives):
+        if nid in kept_ids or nid in locked:
+            continue
+        old = [s for s, (m, _) in state.current.items() if m == nid]
+        went = Counter(target.get(s) for s in old if target.get(s) is not None)
+        heir, count = min(went.items(), key=lambda kv: (-kv[1], kv[0])) if went else (None, 0)
+        if heir is not None and count * 2 >= max(1, old_sizes.get(nid, 0)):
+            session.execute(update(Narrative).where(Narrative.id == nid).values(
+                status="merged", merged_into_id=heir, updated_at=now))
+            _event(session, nid, "merged_into", heir, {"statements": count}, job_run_id)
+            _event(session, heir, "merged_from", nid, {"statements": count}, job_run_id)
+            report.merged += 1
+        else:
+            session.execute(update(Narrative).where(Narrative.id == nid).values(status="retired", updated_at=now))
+            _event(session, nid, "retired", None, {"statements": len(old)}, job_run_id)
+            report.retired += 1
 
 
 def _write_assignments(session: Session, state: _State, target: dict[int, int | None],
@@ -298,105 +398,6 @@ def _event(session: Session, nid: int, kind: str, other: int | None, detail: dic
                                job_run_id=job_run_id, user_id=user_id))
 
 
-def refresh_narratives(db: Database, cfg: NarrativesConfig, model: str, narrative_ids: set[int] | None = None) -> None:
-    """Recompute size, dates, centroid, keywords, label and representatives of narratives.
-
-    The centroid follows researchers (Rocchio): confirmed members count twice, rejected statements
-    pull it away, so their tags steer later assignment.
-    """
-    from tracker.narratives import describe
-
-    with db.reader() as session:
-        query = select(Narrative).where(Narrative.status.in_(LIVE_STATUSES))
-        if narrative_ids is not None:
-            query = query.where(Narrative.id.in_(sorted(narrative_ids)))
-        narratives = list(session.scalars(query))
-        rows = session.execute(
-            select(Assignment.narrative_id, Assignment.statement_id, Assignment.state).where(
-                Assignment.narrative_id.in_([n.id for n in narratives]),
-                Assignment.state.in_(("assigned", "confirmed", "rejected")),
-            )
-        ).all()
-        by_narrative: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-        for nid, sid, st in rows:
-            by_narrative[nid][st].append(sid)
-        all_ids = sorted({sid for _, sid, _ in rows})
-        ids, X = load_vectors(session, model, all_ids)
-        index = {int(s): i for i, s in enumerate(ids.tolist())}
-        info = _info_chunked(session, all_ids)
-
-    updates: list[dict[str, Any]] = []
-    texts_by: list[list[str]] = []
-    langs_by: list[list[str | None]] = []
-    order: list[int] = []
-    for nar in narratives:
-        groups = by_narrative.get(nar.id, {})
-        positives = groups.get("assigned", []) + groups.get("confirmed", [])
-        rows_pos = [index[s] for s in positives if s in index]
-        rows_conf = [index[s] for s in groups.get("confirmed", []) if s in index]
-        rows_neg = [index[s] for s in groups.get("rejected", []) if s in index]
-        centroid = centroid_from_bytes(nar.centroid) if not rows_pos else None
-        if rows_pos:
-            total = X[rows_pos].sum(axis=0) + (X[rows_conf].sum(axis=0) if rows_conf else 0)
-            centroid = total / (len(rows_pos) + len(rows_conf))
-            if nar.origin == "seeded" and nar.centroid is not None:
-                seed = centroid_from_bytes(nar.centroid)
-                if seed is not None and seed.shape == centroid.shape and nar.examples:
-                    centroid = centroid + seed * min(1.0, len(nar.examples) / max(1, len(rows_pos)))
-            if rows_neg:
-                centroid = centroid / np.linalg.norm(centroid) - 0.25 * unit(X[rows_neg].mean(axis=0)[None, :])[0]
-        dates = [info[s][2] for s in positives if s in info and info[s][2] is not None]
-        members_sorted = sorted(rows_pos)
-        reps: list[int] = []
-        if centroid is not None and members_sorted:
-            c = centroid / (np.linalg.norm(centroid) or 1.0)
-            sims = X[members_sorted] @ c
-            best = np.argsort(-sims, kind="stable")[: cfg.representatives]
-            reps = [int(ids[members_sorted[i]]) for i in best]
-        updates.append({
-            "id": nar.id,
-            "size": len(positives),
-            "first_seen_at": min(dates) if dates else None,
-            "last_seen_at": max(dates) if dates else None,
-            "centroid": None if centroid is None else unit(np.asarray(centroid)[None, :])[0].tobytes(),
-            "representative_ids": reps,
-        })
-        texts_by.append([info[s][0] for s in positives if s in info])
-        langs_by.append([info[s][1] for s in positives if s in info])
-        order.append(nar.id)
-
-    keywords = describe.keywords(texts_by, languages=langs_by, top_n=cfg.keywords) if texts_by else []
-    with db.transaction() as session:
-        for values, kw, texts in zip(updates, keywords, texts_by, strict=True):
-            nar = session.get(Narrative, values["id"])
-            if nar is None:
-                continue
-            for key, value in values.items():
-                if key != "id":
-                    setattr(nar, key, value)
-            nar.keywords = list(kw)
-            if not nar.label_edited and nar.origin != "seeded":
-                reps = [t for t in (_text_of(info, r) for r in values["representative_ids"]) if t]
-                nar.label = describe.label(list(kw), reps or texts[:3])[:300] or nar.label
-
-
-def _text_of(info: dict[int, tuple[str, str | None, datetime | None]], sid: int) -> str | None:
-    row = info.get(sid)
-    return row[0] if row else None
-
-
-def _info_chunked(session: Session, ids: list[int]) -> dict[int, tuple[str, str | None, datetime | None]]:
-    out: dict[int, tuple[str, str | None, datetime | None]] = {}
-    for start in range(0, len(ids), 5_000):
-        part = ids[start : start + 5_000]
-        for sid, text, lang, published in session.execute(
-            select(Statement.id, Statement.text, Statement.language, Statement.published_at).where(
-                Statement.id.in_(part))
-        ):
-            out[sid] = (text, lang, published)
-    return out
-
-
 def discover_pool(db: Database, cfg: NarrativesConfig, model: str, pool_ids: list[int], *,
                   job_run_id: int | None = None, estimator: Any = None) -> int:
     """Cluster the unassigned pool alone and turn its groups into new *emerging* narratives.
@@ -440,3 +441,7 @@ def discover_pool(db: Database, cfg: NarrativesConfig, model: str, pool_ids: lis
     if created:
         refresh_narratives(db, cfg, model, created)
     return len(created)
+
+
+__all__ = ["LIVE_STATUSES", "STICKY_MARGIN", "DiscoveryReport", "discover_pool", "make_estimator",
+           "refresh_narratives", "run_discovery"]

@@ -78,6 +78,12 @@ def create_app(config: Config | None = None, *, db: Database | None = None) -> F
     for blueprint in view_blueprints():
         app.register_blueprint(blueprint)
 
+    from tracker.web import api, auth, errors
+
+    errors.register(app)
+    app.register_blueprint(api.bp)
+    auth.init_app(app, exempt=[api.bp])  # login pages, the deny-by-default gate, CSRF on forms
+
     @app.teardown_appcontext
     def close_session(_exc: BaseException | None) -> None:
         session = g.pop("db_session", None)

@@ -1,27 +1,339 @@
-"""Dashboard pages: narratives ranked by activity, and a narrative's statements in time order."""
+"""Dashboard pages: the overview of narratives and one narrative's page (timeline, graph, exports).
+
+Charts are drawn in the browser by plotly.js, served from the installed plotly wheel (no CDN), fed
+by a ``<script type="application/json">`` data block, so the CSP can forbid inline script. Sparklines
+are small SVGs built here. Timelines and activity are cached per process, keyed by a data version
+that changes whenever statements, assignments or narratives do.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+import csv
+import io
+import json
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, request, send_file, url_for
 
 from tracker import queries
-from tracker.web import read_session
+from tracker.analysis.load import data_now, narrative_timeline
+from tracker.analysis.spread import detect_bursts, to_utc
+from tracker.export import neutralise
+from tracker.web import read_session, state
+from tracker.web.auth import access
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("pages", __name__)
 
+PAGE_SIZE = 25
+STATEMENTS_PER_PAGE = 50
+SPARK_BINS = 40
+SPARK_YEARS = 3
+BADGE_FLAGS = ("emerging", "surging", "resurgent", "dormant")
+
+
+# ---------------------------------------------------------------- small shared helpers
+
+
+class LRU:
+    """A small thread-safe least-recently-used cache for per-process read models."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        value = make()
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return value
+
+
+_timelines = LRU(64)
+_activity = LRU(256)
+_axis = LRU(8)
+
+
+def parse_day(value: str | None, *, end: bool = False) -> datetime | None:
+    """A YYYY-MM-DD form value as a UTC instant (the next midnight for an inclusive end); bad input is ignored."""
+    if not value:
+        return None
+    try:
+        day = datetime.strptime(value.strip()[:10], "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return day + timedelta(days=1) if end else day
+
+
+def parse_int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None  # type: ignore[arg-type]
+    except ValueError:
+        return None
+
+
+def filter_from_request(*, with_text: bool = True) -> queries.StatementFilter:
+    args = request.args
+    return queries.StatementFilter(
+        country=args.get("country"), actor=args.get("actor"), actor_id=parse_int(args.get("actor_id")),
+        language=args.get("language"), since=parse_day(args.get("since")),
+        until=parse_day(args.get("until"), end=True), narrative_id=parse_int(args.get("narrative_id")),
+        q=args.get("q") if with_text else None)
+
+
+def encode_cursor(moment: str | None, row_id: int) -> str:
+    return f"{moment or ''}~{row_id}"
+
+
+def decode_cursor(value: str | None) -> tuple[str | None, int] | None:
+    """``"<iso time or empty>~<id>"`` -> (time, id); anything malformed starts from the top."""
+    if not value or "~" not in value:
+        return None
+    moment, _, row_id = value.rpartition("~")
+    try:
+        if moment:
+            datetime.fromisoformat(moment)
+        return (moment or None, int(row_id))
+    except ValueError:
+        return None
+
+
+def next_page_url(endpoint: str, cursor: str, **values: Any) -> str:
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "after" and v}
+    args.update(values)
+    return url_for(endpoint, after=cursor, **args)
+
+
+def human_lag(seconds: float | None) -> str:
+    """3 d 4 h, 5 h 12 min, 40 s: the two largest units, for lags and gaps."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{int(seconds)} s"
+    minutes = int(seconds // 60)
+    days, rem = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rem, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    return f"{mins} min"
+
+
+@bp.app_template_filter("lag")
+def _lag_filter(seconds: float | None) -> str:
+    return human_lag(seconds)
+
+
+def histogram(dates: list[datetime], start: datetime, end: datetime, bins: int = SPARK_BINS) -> list[int]:
+    counts = [0] * bins
+    span = max((end - start).total_seconds(), 1.0)
+    for d in dates:
+        i = int((to_utc(d) - start).total_seconds() / span * bins)
+        if 0 <= i <= bins:  # outside the axis: not drawn
+            counts[min(i, bins - 1)] += 1
+    return counts
+
+
+def sparkline_points(counts: list[int], width: int = 120, height: int = 24) -> str:
+    """SVG polyline points for counts (numbers only, so safe inside an attribute)."""
+    if not counts:
+        return ""
+    top = max(max(counts), 1)
+    step = width / max(len(counts) - 1, 1)
+    return " ".join(f"{i * step:.1f},{height - 1 - c / top * (height - 2):.1f}" for i, c in enumerate(counts))
+
+
+def bars(counts: list[int], width: int = 600, height: int = 80) -> list[dict[str, float]]:
+    """Rectangles of a bar chart (x, y, w, h) for an inline SVG."""
+    top = max(max(counts, default=0), 1)
+    w = width / max(len(counts), 1)
+    return [{"x": round(i * w, 2), "w": round(max(w - 1, 0.5), 2), "h": round(c / top * (height - 2), 2),
+             "y": round(height - c / top * (height - 2), 2), "n": c} for i, c in enumerate(counts)]
+
+
+def data_axis(session: Any, version: tuple[Any, ...]) -> tuple[datetime, datetime]:
+    """The span every sparkline shares: the first statement (at most ``SPARK_YEARS`` back) to "now" of the data."""
+
+    def make() -> tuple[datetime, datetime]:
+        from sqlalchemy import func, select
+
+        from tracker.models import Statement
+
+        first = session.scalar(select(func.min(Statement.published_at)))
+        now = to_utc(data_now(session))
+        earliest = now - timedelta(days=365 * SPARK_YEARS)
+        return (max(to_utc(first), earliest) if first else now - timedelta(days=365), now)
+
+    return _axis.get(version, make)  # type: ignore[no-any-return]
+
+
+def burst_flags(dates: list[datetime], now: datetime) -> list[str]:
+    t = state().config.timeline
+    report = detect_bursts(dates, now=now, dormant_days=t.dormant_days, emerging_days=t.recent_days)
+    return [f for f in BADGE_FLAGS if f in report.flags]
+
+
+def cached_timeline(session: Any, narrative_id: int, version: tuple[Any, ...]) -> dict[str, Any] | None:
+    return _timelines.get((narrative_id, version),  # type: ignore[no-any-return]
+                          lambda: narrative_timeline(session, narrative_id, state().config))
+
+
+# ---------------------------------------------------------------- overview
+
 
 @bp.get("/")
+@access("read")
 def overview() -> str:
     session = read_session()
-    q = request.args.get("q") or None
-    return render_template("overview.html", narratives=queries.list_narratives(session, q=q, limit=200), q=q)
+    flt = filter_from_request()
+    version = queries.data_version(session)
+    after = decode_cursor(request.args.get("after"))
+    rows = queries.overview_narratives(session, flt, limit=PAGE_SIZE + 1, after=after,
+                                       status=request.args.get("status") or None)
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    start, end = data_axis(session, version)
+    ids = tuple(r["id"] for r in rows)
+    dates = _activity.get(("overview", ids, flt.key(), version),
+                          lambda: queries.narrative_dates(session, list(ids), flt))
+    for r in rows:
+        counts = histogram(dates[r["id"]], start, end)
+        r["spark"] = sparkline_points(counts)
+        r["matching"] = len(dates[r["id"]])
+        r["flags"] = burst_flags(dates[r["id"]], end)
+    next_url = next_page_url("pages.overview", encode_cursor(rows[-1]["last_seen_at"], rows[-1]["id"])) \
+        if more and rows else None
+    return render_template("overview.html", narratives=rows, flt=flt, args=request.args, next_url=next_url,
+                           choices=queries.filter_choices(session), axis=(start, end), paged=after is not None)
+
+
+# ---------------------------------------------------------------- narrative page
+
+
+def chart_data(doc: dict[str, Any]) -> dict[str, Any]:
+    """What charts.js draws: events with lanes and hover text, first mover, actors and edges."""
+    first = doc["first_mover"]["statement_id"] if doc["first_mover"] else None
+    events = [
+        {"id": e["statement_id"], "t": e["published_at"], "actor": e["actor"] or e["outlet"] or "unknown",
+         "country": e["country"] or "unknown", "kind": e["kind"] or "unknown",
+         "text": e["text"][:280] + ("…" if len(e["text"]) > 280 else ""), "first": e["statement_id"] == first,
+         "copy": e["syndicated_from"] is not None}
+        for e in doc["events"] if e["published_at"] is not None
+    ]
+    actors = [{"name": a["actor"], "country": a["country"] or "unknown", "kind": a["kind"] or "unknown",
+               "first_seen": a["first_seen"], "statements": a["statements"], "lag": human_lag(a["lag_seconds"])}
+              for a in doc["actors"] if a["first_seen"]]
+    edges = [{"from": e["from"], "to": e["to"], "weight": e["weight"], "first_at": e["first_at"]}
+             for e in doc["edges"][:400]]
+    return {"events": events, "actors": actors, "edges": edges, "edges_total": len(doc["edges"]),
+            "statement_url": url_for("statements.statement", statement_id=0).rsplit("/", 1)[0] + "/"}
 
 
 @bp.get("/narratives/<int:narrative_id>")
+@access("read")
 def narrative(narrative_id: int) -> str:
     session = read_session()
     detail = queries.narrative_detail(session, narrative_id)
     if detail is None:
         abort(404)
-    statements = queries.narrative_statements(session, narrative_id, limit=500)
-    return render_template("narrative.html", n=detail, statements=statements)
+    version = queries.data_version(session)
+    doc = cached_timeline(session, narrative_id, version)
+    page = max(parse_int(request.args.get("page")) or 1, 1)
+    statements = queries.narrative_statements(session, narrative_id, limit=STATEMENTS_PER_PAGE + 1,
+                                              offset=(page - 1) * STATEMENTS_PER_PAGE)
+    more = len(statements) > STATEMENTS_PER_PAGE
+    labels = _history_labels(session, detail["history"])
+    return render_template("narrative.html", n=detail, doc=doc, chart=chart_data(doc) if doc else None,
+                           statements=statements[:STATEMENTS_PER_PAGE], page=page, more=more,
+                           history_labels=labels)
+
+
+def _history_labels(session: Any, history: list[dict[str, Any]]) -> dict[int, str]:
+    from sqlalchemy import select
+
+    from tracker.models import Narrative
+
+    ids = {h["other_narrative_id"] for h in history if h["other_narrative_id"]}
+    if not ids:
+        return {}
+    return dict(session.execute(select(Narrative.id, Narrative.label).where(Narrative.id.in_(ids))).all())
+
+
+TIMELINE_COLUMNS = ("statement_id", "external_id", "published_at", "actor", "outlet", "country", "kind",
+                    "syndicated_from", "text")
+
+
+def _timeline_or_404(narrative_id: int) -> dict[str, Any]:
+    session = read_session()
+    doc = cached_timeline(session, narrative_id, queries.data_version(session))
+    if doc is None:
+        abort(404)
+    return doc
+
+
+@bp.get("/narratives/<int:narrative_id>/timeline.csv")
+@access("read")
+def timeline_csv(narrative_id: int) -> Response:
+    """The timeline's events as CSV; cells that a spreadsheet would run as formulas are neutralised."""
+    doc = _timeline_or_404(narrative_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(TIMELINE_COLUMNS)
+    for e in doc["events"]:
+        writer.writerow([neutralise(e.get(c)) if e.get(c) is not None else "" for c in TIMELINE_COLUMNS])
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="narrative-{narrative_id}-timeline.csv"'})
+
+
+@bp.get("/narratives/<int:narrative_id>/timeline.json")
+@access("read")
+def timeline_json(narrative_id: int) -> Response:
+    doc = _timeline_or_404(narrative_id)
+    return Response(json.dumps(doc, ensure_ascii=False), mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="narrative-{narrative_id}-timeline.json"'})
+
+
+# ---------------------------------------------------------------- chart library, offline
+
+
+def plotly_js_path() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the plotly package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
+
+
+@bp.get("/assets/plotly.min.js")
+@access("public")
+def plotly_js() -> Response:
+    """plotly.js from the installed wheel, so charts draw with no network access."""
+    try:
+        path = plotly_js_path()
+    except FileNotFoundError:
+        abort(404)
+    if not path.exists():
+        abort(404)
+    return send_file(path, mimetype="text/javascript", max_age=7 * 24 * 3600, conditional=True)
+
+
+@bp.app_template_filter("reject_keys")
+def _reject_keys(args: Any, *keys: str) -> dict[str, str]:
+    """Query arguments without some keys (and without empty values), for links like "first page"."""
+    return {k: v for k, v in args.items() if k not in keys and v}

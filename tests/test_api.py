@@ -1,0 +1,429 @@
+"""The JSON API: listings with filters and keyset pages, details, semantic search, researchers' writes,
+admin resources, and JSON errors with the right status codes.
+
+The helpers at the top (``make_app``, ``add_user``, ``seed``) are shared by the other web tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from tracker import accounts
+from tracker.config import Config
+from tracker.db import Database
+from tracker.embed import HashingEmbedder, embed_pending
+from tracker.ingest.drafts import StatementDraft
+from tracker.ingest.store import store_drafts
+from tracker.models import Actor, Assignment, AuditEvent, Narrative, NarrativeEvent, Statement
+from tracker.web import create_app
+
+ROLES = ("viewer", "researcher", "admin")
+PASSWORD = "correct horse battery staple"
+
+
+def make_app(config: Config, db: Database, **auth: Any) -> Flask:
+    app = create_app(config.replace(auth=auth) if auth else config, db=db)
+    app.testing = True
+    app.extensions["tracker"]._embedder = HashingEmbedder()
+    return app
+
+
+def add_user(db: Database, config: Config, name: str, role: str, password: str | None = None) -> str:
+    """Create a user (token-only unless given a password: hashing costs 0.25 s) and return an API token."""
+    with db.transaction() as tx:
+        user = accounts.create_user(tx, name, role, password, config.auth)
+        return accounts.issue_token(tx, user)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Seeded:
+    statements: list[int]
+    narratives: list[int]
+    actors: dict[str, int]
+    tokens: dict[str, str] = field(default_factory=dict)
+
+
+TEXTS = [
+    ("The laboratories near our border make biological weapons.", "Ministry Spokesperson", "TASS", "RU", "2022-03-01"),
+    ("Secret biological laboratories near the border develop weapons.", "Ministry Spokesperson", "TASS", "RU",
+     "2022-03-03"),
+    ("Biological weapons laboratories operate near the border, officials say.", "Embassy", "Global Times", "CN",
+     "2022-03-05"),
+    ("Sanctions hurt the ordinary people of Europe more than anyone.", "Embassy", "Global Times", "CN", "2022-04-01"),
+    ("European households pay for sanctions with their heating bills.", "Ministry Spokesperson", "TASS", "RU",
+     "2022-04-10"),
+]
+
+
+def seed(db: Database, config: Config, texts: list[tuple[str, str, str, str, str]] = TEXTS) -> Seeded:
+    """Five statements from two actors, embedded, in two narratives; plus a user per role with a token."""
+    drafts = [StatementDraft(text=t, actor=a, outlet=o, country=c, language="en",
+                             published_at=datetime.fromisoformat(d).replace(tzinfo=UTC), origin=f"test:{i}")
+              for i, (t, a, o, c, d) in enumerate(texts)]
+    with db.transaction() as tx:
+        store_drafts(tx, drafts)
+    embed_pending(db, HashingEmbedder())
+    with db.transaction() as tx:
+        ids = list(tx.scalars(select(Statement.id).order_by(Statement.id)))
+        labs = Narrative(label="Bio-labs", status="active", keywords=["labs"], model=HashingEmbedder().name)
+        sanctions = Narrative(label="Sanctions hurt Europe", status="active", model=HashingEmbedder().name)
+        tx.add_all([labs, sanctions])
+        tx.flush()
+        for sid in ids[:3]:
+            tx.add(Assignment(statement_id=sid, narrative_id=labs.id, state="assigned", method="auto", score=0.8))
+        for sid in ids[3:]:
+            tx.add(Assignment(statement_id=sid, narrative_id=sanctions.id, state="assigned", method="auto",
+                              score=0.7))
+        tx.flush()
+        from tracker.narratives.manage import recount
+
+        recount(tx, [labs.id, sanctions.id])
+        labs.representative_ids = ids[:2]
+        actors = {a.name: a.id for a in tx.scalars(select(Actor))}
+        nids = [labs.id, sanctions.id]
+    out = Seeded(ids, nids, actors)
+    for role in ROLES:
+        out.tokens[role] = add_user(db, config, role, role)
+    return out
+
+
+@pytest.fixture
+def app(config: Config, db: Database) -> Flask:
+    return make_app(config, db)
+
+
+@pytest.fixture
+def data(db: Database, config: Config) -> Seeded:
+    return seed(db, config)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def get(client: FlaskClient, url: str, token: str, **kw: Any) -> Any:
+    response = client.get(url, headers=bearer(token), **kw)
+    return response
+
+
+# ---------------------------------------------------------------- narratives
+
+def test_narratives_are_sorted_by_recent_activity(client: FlaskClient, data: Seeded) -> None:
+    r = get(client, "/api/narratives", data.tokens["viewer"])
+    assert r.status_code == 200
+    assert [n["id"] for n in r.json["items"]] == [data.narratives[1], data.narratives[0]]
+    assert r.json["next"] is None
+
+
+def test_narratives_keyset_pages_cover_everything_once(client: FlaskClient, data: Seeded) -> None:
+    first = get(client, "/api/narratives?limit=1", data.tokens["viewer"]).json
+    assert len(first["items"]) == 1 and first["next"]
+    second = get(client, f"/api/narratives?limit=1&cursor={first['next']}", data.tokens["viewer"]).json
+    assert [n["id"] for n in first["items"] + second["items"]] == [data.narratives[1], data.narratives[0]]
+    assert second["next"] is None
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("country=CN", [1, 0]), ("country=RU&until=2022-03-31", [0]), ("since=2022-04-05", [1]), ("q=bio", [0]),
+    ("status=archived", []),
+])
+def test_narrative_filters(client: FlaskClient, data: Seeded, query: str, expected: list[int]) -> None:
+    r = get(client, f"/api/narratives?{query}", data.tokens["viewer"])
+    assert [n["id"] for n in r.json["items"]] == [data.narratives[i] for i in expected]
+
+
+def test_narrative_filter_by_actor(client: FlaskClient, data: Seeded) -> None:
+    embassy = data.actors["Embassy"]
+    r = get(client, f"/api/narratives?actor={embassy}&until=2022-03-31", data.tokens["viewer"])
+    assert [n["id"] for n in r.json["items"]] == [data.narratives[0]]
+
+
+def test_narrative_detail_has_counts_representatives_and_history(client: FlaskClient, data: Seeded) -> None:
+    r = get(client, f"/api/narratives/{data.narratives[0]}", data.tokens["viewer"])
+    assert r.status_code == 200
+    body = r.json
+    assert body["label"] == "Bio-labs" and body["counts"]["assigned"] == 3
+    assert [s["id"] for s in body["representatives"]] == data.statements[:2]
+    assert body["history"] == []
+
+
+def test_unknown_narrative_is_a_json_404(client: FlaskClient, data: Seeded) -> None:
+    r = get(client, "/api/narratives/999999", data.tokens["viewer"])
+    assert r.status_code == 404 and r.json["error"]["code"] == "not_found"
+
+
+def test_timeline_route_returns_the_timeline_document(client: FlaskClient, data: Seeded) -> None:
+    pytest.importorskip("tracker.analysis.load")
+    r = get(client, f"/api/narratives/{data.narratives[0]}/timeline", data.tokens["viewer"])
+    assert r.status_code == 200
+    assert {e["statement_id"] for e in r.json["events"]} == set(data.statements[:3])
+
+
+# ---------------------------------------------------------------- statements, search, actors
+
+def test_statements_newest_first_with_their_narrative(client: FlaskClient, data: Seeded) -> None:
+    items = get(client, "/api/statements", data.tokens["viewer"]).json["items"]
+    assert [s["id"] for s in items] == data.statements[::-1]
+    assert items[0]["narrative"]["id"] == data.narratives[1]
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("country=cn", [3, 2]), ("q=HEATING", [4]), ("since=2022-03-02&until=2022-03-05", [2, 1]),
+    ("state=unassigned", []), ("state=assigned&language=en", [4, 3, 2, 1, 0]),
+])
+def test_statement_filters(client: FlaskClient, data: Seeded, query: str, expected: list[int]) -> None:
+    items = get(client, f"/api/statements?{query}", data.tokens["viewer"]).json["items"]
+    assert [s["id"] for s in items] == [data.statements[i] for i in expected]
+
+
+def test_statements_of_one_narrative_page_by_cursor(client: FlaskClient, data: Seeded) -> None:
+    seen, cursor = [], ""
+    for _ in range(5):
+        r = get(client, f"/api/statements?narrative={data.narratives[0]}&limit=2{cursor}", data.tokens["viewer"])
+        seen += [s["id"] for s in r.json["items"]]
+        if not r.json["next"]:
+            break
+        cursor = f"&cursor={r.json['next']}"
+    assert seen == data.statements[:3][::-1]
+
+
+def test_statement_detail_has_assignments_and_similar_statements(client: FlaskClient, data: Seeded) -> None:
+    r = get(client, f"/api/statements/{data.statements[0]}", data.tokens["viewer"])
+    assert r.status_code == 200
+    body = r.json
+    assert body["assignments"][0]["narrative_id"] == data.narratives[0]
+    similar = [s["statement"]["id"] for s in body["similar"]]
+    assert data.statements[0] not in similar
+    assert similar[0] == data.statements[1]  # the near-copy about laboratories
+    scores = [s["score"] for s in body["similar"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_semantic_search_ranks_the_matching_statement_first(client: FlaskClient, data: Seeded) -> None:
+    r = get(client, "/api/search?q=heating bills and sanctions&limit=2", data.tokens["viewer"])
+    assert r.status_code == 200
+    assert len(r.json["items"]) == 2
+    assert r.json["items"][0]["statement"]["id"] == data.statements[4]
+
+
+def test_search_without_q_is_a_400_naming_the_field(client: FlaskClient, data: Seeded) -> None:
+    r = get(client, "/api/search", data.tokens["viewer"])
+    assert r.status_code == 400 and r.json["error"]["field"] == "q"
+
+
+def test_actors_list_and_detail(client: FlaskClient, data: Seeded) -> None:
+    names = [a["name"] for a in get(client, "/api/actors?outlet=false", data.tokens["viewer"]).json["items"]]
+    assert names == ["Embassy", "Ministry Spokesperson"]
+    detail = get(client, f"/api/actors/{data.actors['Embassy']}", data.tokens["viewer"]).json
+    assert {n["id"] for n in detail["narratives"]} == set(data.narratives)
+    assert [s["id"] for s in detail["recent_statements"]] == [data.statements[3], data.statements[2]]
+
+
+@pytest.mark.parametrize("url, field", [
+    ("/api/narratives?limit=0", "limit"), ("/api/narratives?since=yesterday", "since"),
+    ("/api/narratives?cursor=bm9wZQ", "cursor"), ("/api/statements?state=maybe", "state"),
+    ("/api/actors?outlet=perhaps", "outlet"), ("/api/statements?q=%00", "q"),
+])
+def test_bad_query_arguments_are_400_with_the_field(client: FlaskClient, data: Seeded, url: str, field: str) -> None:
+    r = get(client, url, data.tokens["viewer"])
+    assert r.status_code == 400 and r.json["error"]["field"] == field
+
+
+# ---------------------------------------------------------------- researchers' writes
+
+def post(client: FlaskClient, url: str, token: str, payload: Any, method: str = "post") -> Any:
+    return getattr(client, method)(url, json=payload, headers=bearer(token))
+
+
+def test_manual_statement_is_stored_once(client: FlaskClient, data: Seeded, db: Database) -> None:
+    payload = {"text": "A brand new claim about grain.", "actor": "Embassy", "country": "CN",
+               "published_at": "2022-05-01T10:00:00Z"}
+    first = post(client, "/api/statements", data.tokens["researcher"], payload)
+    assert first.status_code == 201 and first.json["created"] is True
+    assert first.json["actor_id"] == data.actors["Embassy"]
+    again = post(client, "/api/statements", data.tokens["researcher"], payload)
+    assert again.status_code == 200 and again.json["id"] == first.json["id"] and again.json["created"] is False
+    with db.reader() as s:
+        assert s.scalar(select(func.count()).select_from(Statement)) == len(data.statements) + 1
+
+
+@pytest.mark.parametrize("payload, field", [
+    ({}, "text"), ({"text": "   "}, "text"), ({"text": "x", "url": "javascript:alert(1)"}, "url"),
+    ({"text": "x", "actor_kind": "spy"}, "actor_kind"), ({"text": "x", "colour": "red"}, "colour"),
+    ({"text": "x", "published_at": "soon"}, "published_at"),
+])
+def test_manual_statement_validation_names_the_field(client: FlaskClient, data: Seeded, payload: dict[str, Any],
+                                                      field: str) -> None:
+    r = post(client, "/api/statements", data.tokens["researcher"], payload)
+    assert r.status_code == 422 and r.json["error"]["field"] == field
+
+
+def test_non_json_body_is_415_and_broken_json_400(client: FlaskClient, data: Seeded) -> None:
+    r = client.post("/api/statements", data="text=hi", headers=bearer(data.tokens["researcher"]),
+                    content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 415
+    r = client.post("/api/statements", data="{nope", headers=bearer(data.tokens["researcher"]),
+                    content_type="application/json")
+    assert r.status_code == 400
+
+
+def test_oversized_body_is_413_json(client: FlaskClient, data: Seeded) -> None:
+    r = post(client, "/api/statements", data.tokens["researcher"], {"text": "x" * (3 * 1024 * 1024)})
+    assert r.status_code == 413 and r.json["error"]["code"] == "too_large"
+
+
+def test_confirm_then_undo_restores_the_previous_tags(client: FlaskClient, data: Seeded, db: Database) -> None:
+    sid = data.statements[0]
+    r = post(client, f"/api/statements/{sid}/assignment", data.tokens["researcher"],
+             {"action": "reassign", "narrative_id": data.narratives[1]})
+    assert r.status_code == 200
+    assert {(a["narrative_id"], a["state"]) for a in r.json["assignments"]} == {
+        (data.narratives[0], "rejected"), (data.narratives[1], "confirmed")}
+    undo = post(client, f"/api/statements/{sid}/assignment/undo", data.tokens["researcher"],
+                {"audit_id": r.json["audit_id"]})
+    assert undo.status_code == 200
+    with db.reader() as s:
+        rows = s.execute(select(Assignment.narrative_id, Assignment.state).where(Assignment.statement_id == sid)).all()
+    assert [tuple(r) for r in rows] == [(data.narratives[0], "assigned")]
+
+
+def test_undo_after_a_later_change_is_a_409(client: FlaskClient, data: Seeded) -> None:
+    sid, token = data.statements[0], data.tokens["researcher"]
+    first = post(client, f"/api/statements/{sid}/assignment", token, {"action": "confirm"})
+    post(client, f"/api/statements/{sid}/assignment", token, {"action": "clear"})
+    r = post(client, f"/api/statements/{sid}/assignment/undo", token, {"audit_id": first.json["audit_id"]})
+    assert r.status_code == 409
+
+
+def test_tag_with_unknown_narrative_is_422(client: FlaskClient, data: Seeded) -> None:
+    r = post(client, f"/api/statements/{data.statements[0]}/assignment", data.tokens["researcher"],
+             {"action": "reassign", "narrative_id": 987654})
+    assert r.status_code == 422 and r.json["error"]["field"] == "narrative_id"
+
+
+def test_tag_of_unknown_statement_is_404(client: FlaskClient, data: Seeded) -> None:
+    r = post(client, "/api/statements/987654/assignment", data.tokens["researcher"], {"action": "clear"})
+    assert r.status_code == 404
+
+
+def test_seeded_narrative_pulls_in_matching_statements(client: FlaskClient, data: Seeded) -> None:
+    r = post(client, "/api/narratives", data.tokens["researcher"],
+             {"label": "Heating bills", "examples": ["European households pay for sanctions with their heating bills"]})
+    assert r.status_code == 201
+    assert r.json["origin"] == "seeded" and r.json["assigned"] >= 1
+
+
+def test_rename_and_status_write_history(client: FlaskClient, data: Seeded, db: Database) -> None:
+    nid = data.narratives[0]
+    r = post(client, f"/api/narratives/{nid}", data.tokens["researcher"],
+             {"label": "US bio-labs", "status": "dormant", "description": "Claims of secret labs."}, method="patch")
+    assert r.status_code == 200
+    assert (r.json["label"], r.json["status"], r.json["locked"]) == ("US bio-labs", "dormant", True)
+    assert [h["kind"] for h in r.json["history"]] == ["renamed", "status"]
+    with db.reader() as s:
+        assert s.get(Narrative, nid).label_edited is True  # type: ignore[union-attr]
+
+
+def test_patch_with_bad_status_is_422(client: FlaskClient, data: Seeded) -> None:
+    r = post(client, f"/api/narratives/{data.narratives[0]}", data.tokens["researcher"], {"status": "merged"},
+             method="patch")
+    assert r.status_code == 422 and r.json["error"]["field"] == "status"
+
+
+def test_merge_moves_statements_and_marks_the_source_merged(client: FlaskClient, data: Seeded, db: Database) -> None:
+    src, dst = data.narratives
+    r = post(client, f"/api/narratives/{src}/merge", data.tokens["researcher"], {"into": dst})
+    assert r.status_code == 200 and r.json["id"] == dst and r.json["size"] == 5
+    with db.reader() as s:
+        gone = s.get(Narrative, src)
+        assert gone is not None and (gone.status, gone.merged_into_id) == ("merged", dst)
+        kinds = set(s.scalars(select(NarrativeEvent.kind)))
+    assert {"merged_into", "merged_from"} <= kinds
+    again = post(client, f"/api/narratives/{src}/merge", data.tokens["researcher"], {"into": dst})
+    assert again.status_code == 409
+
+
+def test_split_makes_a_new_narrative_with_history(client: FlaskClient, data: Seeded, db: Database) -> None:
+    src = data.narratives[0]
+    r = post(client, f"/api/narratives/{src}/split", data.tokens["researcher"],
+             {"statement_ids": [data.statements[2]], "label": "Labs, Chinese telling"})
+    assert r.status_code == 201
+    new = r.json["id"]
+    assert r.json["size"] == 1 and r.json["history"][0]["kind"] == "split_from"
+    with db.reader() as s:
+        assert s.scalar(select(Assignment.narrative_id).where(Assignment.statement_id == data.statements[2])) == new
+        assert s.get(Narrative, src).size == 2  # type: ignore[union-attr]
+
+
+def test_split_of_statements_outside_the_narrative_is_422(client: FlaskClient, data: Seeded) -> None:
+    r = post(client, f"/api/narratives/{data.narratives[0]}/split", data.tokens["researcher"],
+             {"statement_ids": [data.statements[4]], "label": "x"})
+    assert r.status_code == 422 and r.json["error"]["field"] == "statement_ids"
+
+
+# ---------------------------------------------------------------- admin
+
+def test_admin_adds_pauses_and_lists_sources(client: FlaskClient, data: Seeded) -> None:
+    token = data.tokens["admin"]
+    r = post(client, "/api/sources", token, {"url": "https://example.org/feed.xml", "kind": "rss", "every": "2h"})
+    assert r.status_code == 201 and r.json["every_seconds"] == 7200
+    r2 = post(client, f"/api/sources/{r.json['id']}", token, {"enabled": False}, method="patch")
+    assert r2.status_code == 200 and r2.json["enabled"] is False
+    assert [s["id"] for s in get(client, "/api/sources", token).json["items"]] == [r.json["id"]]
+
+
+def test_sources_from_local_files_cannot_be_added_over_the_web(client: FlaskClient, data: Seeded) -> None:
+    r = post(client, "/api/sources", data.tokens["admin"], {"url": "/etc/passwd", "kind": "file"})
+    assert r.status_code == 422 and r.json["error"]["field"] == "kind"
+
+
+def test_admin_manages_users_but_not_the_last_admin(client: FlaskClient, data: Seeded, db: Database) -> None:
+    token = data.tokens["admin"]
+    r = post(client, "/api/users", token, {"name": "dana", "role": "viewer", "password": "x" * 12})
+    assert r.status_code == 201 and r.json["role"] == "viewer"
+    assert post(client, "/api/users", token, {"name": "dana", "role": "viewer"}).status_code == 409
+    short = post(client, "/api/users", token, {"name": "eve", "role": "viewer", "password": "short"})
+    assert short.status_code == 422 and short.json["error"]["field"] == "password"
+    with db.reader() as s:
+        admin_id = accounts.get_user(s, "admin").id  # type: ignore[union-attr]
+    demote = post(client, f"/api/users/{admin_id}", token, {"role": "viewer"}, method="patch")
+    assert demote.status_code == 409
+    names = [u["name"] for u in get(client, "/api/users", token).json["items"]]
+    assert names == ["viewer", "researcher", "admin", "dana"]
+
+
+def test_audit_listing_is_newest_first(client: FlaskClient, data: Seeded, db: Database) -> None:
+    post(client, f"/api/narratives/{data.narratives[0]}", data.tokens["researcher"], {"label": "Renamed"},
+         method="patch")
+    items = get(client, "/api/audit?object_type=narrative", data.tokens["admin"]).json["items"]
+    assert items[0]["action"] == "narrative.update" and items[0]["user"] == "researcher"
+    assert items[0]["old"] == {"label": "Bio-labs"} and items[0]["new"] == {"label": "Renamed"}
+    with db.reader() as s:
+        assert s.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.object_type == "narrative")) == len(items)
+
+
+# ---------------------------------------------------------------- errors
+
+def test_unknown_api_path_and_wrong_method_are_json(client: FlaskClient, data: Seeded) -> None:
+    r = get(client, "/api/nothing-here", data.tokens["viewer"])
+    assert r.status_code == 404 and r.is_json
+    r = client.delete("/api/narratives", headers=bearer(data.tokens["admin"]))
+    assert r.status_code == 405 and r.json["error"]["code"] == "method_not_allowed" and "GET" in r.headers["Allow"]
+
+
+def test_huge_ids_are_404_not_database_errors(client: FlaskClient, data: Seeded) -> None:
+    r = get(client, "/api/statements/99999999999999999999", data.tokens["viewer"])
+    assert r.status_code == 404 and r.is_json

@@ -1,0 +1,235 @@
+"""Accounts: users and roles, argon2id passwords, API tokens, server-side web sessions, login throttling.
+
+No Flask here: the CLI (``tracker users ...``), the web login and the JSON API all call these
+functions with a session. Secrets (API tokens, session ids) are shown once and only their sha256
+is stored, so a leaked database does not hand out working credentials.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from tracker import audit
+from tracker.config import AuthConfig
+from tracker.models import ROLES, ApiToken, LoginAttempt, User, WebSession, utcnow
+
+log = logging.getLogger(__name__)
+
+_hasher = PasswordHasher()  # argon2id with the RFC 9106 low-memory profile
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
+TOKEN_PREFIX = "trk_"
+#: One address may fail this many times more often than one account: colleagues behind one
+#: office NAT should not lock each other out after a single person's typos.
+ADDRESS_FACTOR = 4
+
+
+class AccountError(ValueError):
+    """A user or password request that cannot be applied; ``field`` names the bad input."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def role_rank(role: str | None) -> int:
+    """viewer < researcher < admin; anonymous (None) is below them all."""
+    return ROLES.index(role) + 1 if role in ROLES else 0
+
+
+def sha256(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------- passwords
+
+def hash_password(password: str, cfg: AuthConfig) -> str:
+    if len(password) < cfg.min_password_length:
+        raise AccountError(f"password must have at least {cfg.min_password_length} characters", "password")
+    if len(password) > 1024:
+        raise AccountError("password is longer than 1024 characters", "password")
+    return _hasher.hash(password)
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    """True when ``password`` matches; a missing user still costs one hash, so timing does not tell."""
+    if user is None or not user.password_hash:
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+        return False
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+_DUMMY_HASH = _hasher.hash("not a real password, only for timing")
+
+
+# ---------------------------------------------------------------- users
+
+def user_view(user: User) -> dict[str, Any]:
+    return {"id": user.id, "name": user.name, "role": user.role, "disabled": user.disabled,
+            "created_at": user.created_at.isoformat() if user.created_at else None}
+
+
+def get_user(session: Session, name: str) -> User | None:
+    return session.scalar(select(User).where(User.name == name))
+
+
+def create_user(session: Session, name: str, role: str, password: str | None, cfg: AuthConfig, *,
+                by: User | None = None) -> User:
+    """Add a user (with its audit row); ``password`` None makes a token-only account."""
+    name = (name or "").strip()
+    if not _NAME.match(name):
+        raise AccountError("name: 1-100 letters, digits or _.@- starting with a letter or digit", "name")
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}", "role")
+    if get_user(session, name) is not None:
+        raise AccountError(f"a user called {name!r} exists already", "name")
+    user = User(name=name, role=role, password_hash=hash_password(password, cfg) if password is not None else None)
+    session.add(user)
+    session.flush()
+    audit.record(session, by, "user.add", "user", user.id, None, {"name": name, "role": role})
+    return user
+
+
+def active_admins(session: Session) -> int:
+    return int(session.scalar(select(func.count(User.id)).where(User.role == "admin", User.disabled.is_(False)))
+               or 0)
+
+
+def update_user(session: Session, user: User, cfg: AuthConfig, *, role: str | None = None,
+                disabled: bool | None = None, password: str | None = None, by: User | None = None) -> User:
+    """Change role, disabled flag or password; the last active admin cannot be demoted or disabled."""
+    old: dict[str, Any] = {}
+    new: dict[str, Any] = {}
+    if role is not None and role != user.role:
+        if role not in ROLES:
+            raise AccountError(f"role must be one of {', '.join(ROLES)}", "role")
+        old["role"], new["role"] = user.role, role
+    if disabled is not None and disabled != user.disabled:
+        old["disabled"], new["disabled"] = user.disabled, disabled
+    losing_admin = user.role == "admin" and not user.disabled and (
+        new.get("role", "admin") != "admin" or new.get("disabled", False))
+    if losing_admin and active_admins(session) <= 1:
+        raise AccountError("the last active admin cannot be demoted or disabled", "role" if "role" in new else
+                           "disabled")
+    if password is not None:
+        user.password_hash = hash_password(password, cfg)
+        old["password"], new["password"] = "(hidden)", "changed"
+    if "role" in new:
+        user.role = new["role"]
+    if "disabled" in new:
+        user.disabled = new["disabled"]
+    if new.get("disabled") or "password" in new:
+        end_sessions(session, user.id)
+    if new:
+        audit.record(session, by, "user.update", "user", user.id, old, new)
+    session.flush()
+    return user
+
+
+# ---------------------------------------------------------------- API tokens
+
+def issue_token(session: Session, user: User, *, label: str | None = None, by: User | None = None) -> str:
+    """A new API token for ``user``; the caller shows it once, only its hash is kept."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_hash=sha256(token), name=label))
+    session.flush()
+    audit.record(session, by, "token.issue", "user", user.id, None, {"label": label})
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """The enabled user owning an unrevoked token, or None."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    row = session.execute(
+        select(User, ApiToken.id).join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == sha256(token), ApiToken.revoked.is_(False), User.disabled.is_(False))
+    ).first()
+    return row[0] if row else None
+
+
+# ---------------------------------------------------------------- web sessions
+
+def start_session(session: Session, user: User, cfg: AuthConfig) -> str:
+    """A fresh session id for a successful login (never reused, so fixation cannot work)."""
+    sid = secrets.token_urlsafe(32)
+    session.add(WebSession(token_hash=sha256(sid), user_id=user.id,
+                           expires_at=utcnow() + timedelta(hours=cfg.session_hours)))
+    session.flush()
+    return sid
+
+
+def user_for_session(session: Session, sid: str) -> User | None:
+    if not sid or len(sid) > 200:
+        return None
+    row = session.execute(
+        select(User).join(WebSession, WebSession.user_id == User.id)
+        .where(WebSession.token_hash == sha256(sid), WebSession.revoked.is_(False),
+               WebSession.expires_at > utcnow(), User.disabled.is_(False))
+    ).first()
+    return row[0] if row else None
+
+
+def end_session(session: Session, sid: str) -> None:
+    session.execute(update(WebSession).where(WebSession.token_hash == sha256(sid)).values(revoked=True))
+
+
+def end_sessions(session: Session, user_id: int) -> None:
+    """Log a user out everywhere (password change, disabling)."""
+    session.execute(update(WebSession).where(WebSession.user_id == user_id).values(revoked=True))
+
+
+# ---------------------------------------------------------------- throttling
+
+def _keys(name: str, address: str | None) -> tuple[str, str]:
+    return f"user:{name.strip().casefold()[:150]}", f"ip:{(address or 'unknown')[:150]}"
+
+
+def login_blocked(session: Session, name: str, address: str | None, cfg: AuthConfig,
+                  now: datetime | None = None) -> bool:
+    """True when the account or the address failed too often within ``lockout_minutes``."""
+    since = (now or utcnow()) - timedelta(minutes=cfg.lockout_minutes)
+    user_key, ip_key = _keys(name, address)
+    counts = dict(session.execute(
+        select(LoginAttempt.key, func.count()).where(LoginAttempt.key.in_((user_key, ip_key)),
+                                                     LoginAttempt.at > since).group_by(LoginAttempt.key)).all())
+    return (counts.get(user_key, 0) >= cfg.max_failed_logins
+            or counts.get(ip_key, 0) >= cfg.max_failed_logins * ADDRESS_FACTOR)
+
+
+def record_failure(session: Session, name: str, address: str | None) -> None:
+    user_key, ip_key = _keys(name, address)
+    session.add_all([LoginAttempt(key=user_key), LoginAttempt(key=ip_key)])
+
+
+def clear_failures(session: Session, name: str, cfg: AuthConfig) -> None:
+    """A successful login forgets the account's failures (the address keeps its count)."""
+    user_key, _ = _keys(name, None)
+    session.execute(delete(LoginAttempt).where(LoginAttempt.key == user_key))
+    # Old rows of any key are useless; prune them while we are here.
+    cutoff = utcnow() - timedelta(minutes=cfg.lockout_minutes, days=1)
+    session.execute(delete(LoginAttempt).where(LoginAttempt.at < cutoff))
+
+
+def authenticate(session: Session, name: str, password: str) -> User | None:
+    """The enabled user for this name and password, or None."""
+    user = get_user(session, (name or "").strip())
+    if not verify_password(user, password or ""):
+        return None
+    assert user is not None
+    return None if user.disabled else user

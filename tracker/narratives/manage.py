@@ -1,0 +1,187 @@
+"""Researchers' edits to narratives: rename, describe, change status, merge, split.
+
+Each function works in the caller's transaction and writes the narrative's history
+(``NarrativeEvent``) and exactly one audit row, so a rolled-back edit leaves neither. Edited
+narratives are ``locked``: re-clustering keeps their id and members.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from tracker import audit
+from tracker.models import CURRENT_STATES, Assignment, Narrative, NarrativeEvent, Statement, User, utcnow
+from tracker.narratives.registry import LIVE_STATUSES
+
+EDITABLE_STATUSES = ("emerging", "active", "dormant", "archived")
+
+
+class ManageError(ValueError):
+    """An edit that cannot be applied. ``kind``: not_found, invalid or conflict; ``field`` names the input."""
+
+    def __init__(self, message: str, *, kind: str = "invalid", field: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.field = field
+
+
+def _get(session: Session, narrative_id: int, field: str | None = None) -> Narrative:
+    nar = session.get(Narrative, narrative_id)
+    if nar is None:
+        raise ManageError(f"narrative {narrative_id} does not exist", kind="not_found" if field is None else "invalid",
+                          field=field)
+    return nar
+
+
+def _editable(nar: Narrative, field: str | None = None) -> None:
+    if nar.status not in EDITABLE_STATUSES:
+        raise ManageError(f"narrative {nar.id} is {nar.status}; it can no longer be edited", kind="conflict",
+                          field=field)
+
+
+def _event(session: Session, nid: int, kind: str, user: User | None, other: int | None = None,
+           detail: dict[str, Any] | None = None) -> None:
+    session.add(NarrativeEvent(narrative_id=nid, kind=kind, other_narrative_id=other, detail=detail or {},
+                               user_id=user.id if user else None))
+
+
+def recount(session: Session, narrative_ids: Sequence[int]) -> None:
+    """Size and first/last activity from current assignments (keywords wait for the next refresh)."""
+    for nid in narrative_ids:
+        first, last, size = session.execute(
+            select(func.min(Statement.published_at), func.max(Statement.published_at), func.count(Assignment.id))
+            .join(Statement, Statement.id == Assignment.statement_id)
+            .where(Assignment.narrative_id == nid, Assignment.state.in_(CURRENT_STATES))
+        ).one()
+        session.execute(update(Narrative).where(Narrative.id == nid).values(
+            size=size, first_seen_at=first, last_seen_at=last, updated_at=utcnow()))
+
+
+def update_narrative(session: Session, narrative_id: int, *, label: str | None = None,
+                     description: str | None = None, status: str | None = None,
+                     user: User | None = None) -> Narrative:
+    """Rename, describe or change the status of a narrative; unchanged values write nothing."""
+    nar = _get(session, narrative_id)
+    _editable(nar)
+    old: dict[str, Any] = {}
+    new: dict[str, Any] = {}
+    if label is not None:
+        label = " ".join(label.split())
+        if not label:
+            raise ManageError("label must not be empty", field="label")
+        if len(label) > 300:
+            raise ManageError("label is longer than 300 characters", field="label")
+        if label != nar.label:
+            old["label"], new["label"] = nar.label, label
+            _event(session, nar.id, "renamed", user, detail={"old": nar.label, "new": label})
+            nar.label, nar.label_edited = label, True
+    if description is not None:
+        description = description.strip() or None
+        if description is not None and len(description) > 5000:
+            raise ManageError("description is longer than 5000 characters", field="description")
+        if description != nar.description:
+            old["description"], new["description"] = nar.description, description
+            nar.description = description
+    if status is not None:
+        if status not in EDITABLE_STATUSES:
+            raise ManageError(f"status must be one of {', '.join(EDITABLE_STATUSES)}", field="status")
+        if status != nar.status:
+            old["status"], new["status"] = nar.status, status
+            _event(session, nar.id, "status", user, detail={"old": nar.status, "new": status})
+            nar.status = status
+    if new:
+        nar.locked = True
+        nar.updated_at = utcnow()
+        audit.record(session, user, "narrative.update", "narrative", nar.id, old, new)
+    session.flush()
+    return nar
+
+
+def merge_narratives(session: Session, narrative_id: int, into_id: int, *, user: User | None = None) -> Narrative:
+    """Fold ``narrative_id`` into ``into_id``: its statements and rejections move, it becomes *merged*."""
+    if narrative_id == into_id:
+        raise ManageError("a narrative cannot be merged into itself", field="into")
+    src = _get(session, narrative_id)
+    dst = _get(session, into_id, field="into")
+    _editable(src)
+    if dst.status not in LIVE_STATUSES:
+        raise ManageError(f"narrative {into_id} is {dst.status}; merge into a live narrative", field="into")
+    rows = list(session.scalars(select(Assignment).where(Assignment.narrative_id == src.id)))
+    taken = {a.statement_id: a for a in session.scalars(
+        select(Assignment).where(Assignment.narrative_id == dst.id,
+                                 Assignment.statement_id.in_([r.statement_id for r in rows] or [-1])))}
+    moved = 0
+    for row in rows:
+        other = taken.get(row.statement_id)
+        if row.state == "suggested":
+            session.delete(row)
+            continue
+        if row.state in CURRENT_STATES:
+            if other is not None:
+                session.delete(other)  # a suggestion or rejection for the target gives way
+                session.flush()
+            row.narrative_id = dst.id
+            moved += 1
+        elif other is None:  # a rejection of the merged narrative is a rejection of the target
+            row.narrative_id = dst.id
+        else:
+            session.delete(row)
+    session.flush()
+    old_status = src.status
+    src.status, src.merged_into_id, src.size = "merged", dst.id, 0
+    dst.locked = True
+    _event(session, src.id, "merged_into", user, other=dst.id, detail={"statements": moved, "manual": True})
+    _event(session, dst.id, "merged_from", user, other=src.id, detail={"statements": moved, "manual": True})
+    recount(session, [dst.id])
+    audit.record(session, user, "narrative.merge", "narrative", src.id,
+                 {"status": old_status},
+                 {"status": "merged", "into": dst.id, "statements": moved})
+    session.flush()
+    return dst
+
+
+def split_narrative(session: Session, narrative_id: int, statement_ids: Sequence[int], label: str, *,
+                    user: User | None = None) -> Narrative:
+    """Move some of a narrative's statements into a new narrative named ``label``."""
+    src = _get(session, narrative_id)
+    _editable(src)
+    label = " ".join((label or "").split())
+    if not label or len(label) > 300:
+        raise ManageError("label must be 1-300 characters", field="label")
+    wanted = sorted({int(s) for s in statement_ids})
+    if not wanted:
+        raise ManageError("statement_ids must list at least one statement", field="statement_ids")
+    members = set(session.scalars(select(Assignment.statement_id).where(
+        Assignment.narrative_id == src.id, Assignment.state.in_(CURRENT_STATES))))
+    missing = [s for s in wanted if s not in members]
+    if missing:
+        raise ManageError(f"statements {missing[:10]} are not in narrative {src.id}", field="statement_ids")
+    if len(wanted) == len(members):
+        raise ManageError("a split must leave statements behind; rename the narrative instead",
+                          field="statement_ids")
+    new = Narrative(label=label, status=src.status if src.status in LIVE_STATUSES else "active",
+                    origin=src.origin, locked=True, label_edited=True, model=src.model, centroid=src.centroid)
+    session.add(new)
+    session.flush()
+    for start in range(0, len(wanted), 500):
+        part = wanted[start : start + 500]
+        # rows the statements had for the new narrative cannot exist yet; other suggestions stay
+        session.execute(update(Assignment).where(Assignment.narrative_id == src.id,
+                                                 Assignment.statement_id.in_(part))
+                        .values(narrative_id=new.id, state="confirmed", method="manual",
+                                user_id=user.id if user else None, updated_at=utcnow()))
+        session.execute(delete(Assignment).where(Assignment.statement_id.in_(part),
+                                                 Assignment.narrative_id != new.id,
+                                                 Assignment.state == "suggested"))
+    src.locked = True
+    _event(session, new.id, "split_from", user, other=src.id, detail={"statements": len(wanted)})
+    _event(session, src.id, "split_into", user, other=new.id, detail={"statements": len(wanted)})
+    recount(session, [src.id, new.id])
+    audit.record(session, user, "narrative.split", "narrative", src.id, {"statements": len(members)},
+                 {"into": new.id, "label": label, "statement_ids": wanted})
+    session.flush()
+    return new

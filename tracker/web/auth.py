@@ -1,0 +1,208 @@
+"""Who may do what: login/logout, API tokens, roles, CSRF, and the deny-by-default gate.
+
+Every endpoint declares its access level with :func:`access` (or, for views this module does not
+own, in :data:`ENDPOINT_ACCESS`); an endpoint with no declaration answers 403 to everyone, so a
+forgotten decorator fails closed. Levels: ``public`` (anyone), ``read`` (any user, or anonymous
+visitors when ``auth.public_read`` is on), ``viewer`` < ``researcher`` < ``admin``.
+
+Pages authenticate with a server-side session (a random id in the signed cookie, its hash in
+``web_sessions``); the JSON API with ``Authorization: Bearer <token>``. A session cookie may read
+the API (the dashboard's own fetches) but never write through it: API writes need a token, which
+is what makes the API immune to CSRF.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import CSRFProtect  # type: ignore[import-untyped]
+
+from tracker import accounts
+from tracker.models import User
+from tracker.web import read_session, state
+from tracker.web.errors import ApiError, wants_json
+
+log = logging.getLogger(__name__)
+
+LEVELS = ("public", "read", "viewer", "researcher", "admin")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Access of endpoints whose view functions live in modules that do not use :func:`access`.
+ENDPOINT_ACCESS: dict[str, str] = {
+    "static": "public",
+    "pages.overview": "read",
+    "pages.narrative": "read",
+}
+
+F = TypeVar("F", bound=Callable[..., Any])
+bp = Blueprint("auth", __name__)
+csrf = CSRFProtect()
+
+
+def access(level: str) -> Callable[[F], F]:
+    """Declare who may call a view; put it below the route decorator."""
+    if level not in LEVELS:
+        raise ValueError(f"access level must be one of {', '.join(LEVELS)}, got {level!r}")
+
+    def mark(view: F) -> F:
+        view._tracker_access = level  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def endpoint_access(app: Flask, endpoint: str) -> str | None:
+    view = app.view_functions.get(endpoint)
+    return getattr(view, "_tracker_access", None) or ENDPOINT_ACCESS.get(endpoint)
+
+
+def current_user() -> User | None:
+    return g.get("user")
+
+
+def _identify() -> None:
+    """Set ``g.user`` and ``g.via`` ("token", "session" or None) from the request's credentials."""
+    g.user, g.via = None, None
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        user = accounts.user_for_token(read_session(), token.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            raise ApiError(401, "invalid or revoked API token", headers={"WWW-Authenticate": 'Bearer realm="api"'})
+        g.user, g.via = user, "token"
+        return
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        user = accounts.user_for_session(read_session(), sid)
+        if user is not None:
+            g.user, g.via = user, "session"
+        else:
+            session.pop("sid", None)
+
+
+def _deny_anonymous() -> Any:
+    if wants_json():
+        message = ("API writes need an API token (Authorization: Bearer ...)" if g.via == "session"
+                   else "log in or send an API token (Authorization: Bearer ...)")
+        raise ApiError(401, message, headers={"WWW-Authenticate": 'Bearer realm="api"'})
+    if request.method in SAFE_METHODS:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    abort(401)
+
+
+def _gate() -> Any:
+    """The before_request hook: identify the caller, then let the request through or stop it."""
+    if request.routing_exception is not None or request.endpoint is None:
+        return None  # 404 / 405 follow
+    try:
+        _identify()
+    except ApiError:
+        if not wants_json():  # a page request with a bad header: ignore the header
+            g.user, g.via = None, None
+        else:
+            raise
+    level = endpoint_access(state_app(), request.endpoint)
+    if level is None:
+        log.warning("endpoint %s declares no access level: denied", request.endpoint)
+        if wants_json():
+            raise ApiError(403, "this endpoint is not open to anyone")
+        abort(403)
+    if level == "public":
+        return None
+    user: User | None = g.user
+    if wants_json() and request.method not in SAFE_METHODS and g.via == "session":
+        user = None  # cookies never authorise API writes
+    if level == "read":
+        if user is not None or state().config.auth.public_read:
+            return None
+        return _deny_anonymous()
+    if user is None:
+        return _deny_anonymous()
+    if accounts.role_rank(user.role) < accounts.role_rank(level):
+        if wants_json():
+            raise ApiError(403, f"this needs the {level} role; you are {user.role}")
+        abort(403)
+    return None
+
+
+def state_app() -> Flask:
+    from flask import current_app
+
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths: never an open redirect."""
+    if not target:
+        return url_for("pages.overview")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("pages.overview")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@access("public")
+def login() -> Any:
+    next_url = request.values.get("next")
+    if request.method == "GET":
+        return render_template("login.html", next=next_url, error=None, name="")
+    name = (request.form.get("name") or "").strip()[:100]
+    password = request.form.get("password") or ""
+    cfg = state().config.auth
+    address = request.remote_addr
+    with state().db.transaction() as tx:
+        if accounts.login_blocked(tx, name, address, cfg):
+            blocked = True
+            user = None
+        else:
+            blocked = False
+            user = accounts.authenticate(tx, name, password)
+            if user is None:
+                accounts.record_failure(tx, name, address)
+            else:
+                accounts.clear_failures(tx, name, cfg)
+                sid = accounts.start_session(tx, user, cfg)
+    if blocked:
+        log.warning("login throttled for %r from %s", name, address)
+        message = f"Too many failed logins. Try again in {cfg.lockout_minutes} minutes."
+        return render_template("login.html", next=next_url, error=message, name=name), 429
+    if user is None:
+        return render_template("login.html", next=next_url, error="Wrong name or password.", name=name), 401
+    session.clear()  # a new session (and CSRF token) on every login
+    session["sid"] = sid
+    session.permanent = True
+    return redirect(_safe_next(next_url))
+
+
+@bp.post("/logout")
+@access("public")
+def logout() -> Any:
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        with state().db.transaction() as tx:
+            accounts.end_session(tx, sid)
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+def init_app(app: Flask, *, exempt: Iterable[Blueprint] = ()) -> None:
+    """Register the login pages, the gate (before CSRF, so 401/403 come first) and CSRF protection."""
+    app.permanent_session_lifetime = timedelta(hours=state_of(app).config.auth.session_hours)
+    app.register_blueprint(bp)
+    app.before_request(_gate)
+    csrf.init_app(app)
+    for blueprint in exempt:
+        csrf.exempt(blueprint)
+
+    @app.context_processor
+    def inject_user() -> dict[str, Any]:
+        return {"current_user": g.get("user")}
+
+
+def state_of(app: Flask) -> Any:
+    return app.extensions["tracker"]
