@@ -154,3 +154,19 @@ def test_incremental_cluster_assigns_new_statements_to_existing_narratives(db: D
 def test_every_command_creates_the_schema_on_first_use(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
     assert ensure_schema(db)
+
+
+def test_incremental_run_refreshes_narratives_researchers_tagged(db: Database, pipeline_config: Config,
+                                                                 tmp_path: Path) -> None:
+    from tracker.narratives.assign import tag_statement
+
+    cfg = pipeline_config
+    jobs.import_file(db, cfg, write_csv(tmp_path / "a.csv", corpus_rows()))
+    jobs.run_pipeline(db, cfg, embedder=HashingEmbedder())
+    assert jobs.cluster(db, cfg, "hashing-ngrams-384")["refreshed"] == 0
+    with db.reader() as session:
+        row = next(r for r in export.statement_rows(session) if r["narrative_id"] is not None)
+    with db.transaction() as session:
+        tag_statement(session, row["statement_id"], "confirm", row["narrative_id"])
+    assert jobs.cluster(db, cfg, "hashing-ngrams-384")["refreshed"] == 1
+    assert jobs.cluster(db, cfg, "hashing-ngrams-384")["refreshed"] == 0

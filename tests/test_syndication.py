@@ -43,14 +43,22 @@ def test_threshold_is_inclusive_and_pinned():
     a = " ".join(words)
     b = " ".join(words[:-1] + ["other"])  # 16 shingles each, 15 shared: Jaccard 15/17 = 0.882
     assert jaccard(shingle_hashes(a), shingle_hashes(b)) == pytest.approx(15 / 17)
-    assert find_copies([a, b], threshold=0.8, containment=None) == [None, 0]
-    assert find_copies([a, b], threshold=0.9, containment=None) == [None, None]
-    assert find_copies([a, b], threshold=15 / 17, containment=None) == [None, 0]
+    assert find_copies([a, b], threshold=0.8, shingle_size=5, containment=None) == [None, 0]
+    assert find_copies([a, b], threshold=0.9, shingle_size=5, containment=None) == [None, None]
+    assert find_copies([a, b], threshold=15 / 17, shingle_size=5, containment=None) == [None, 0]
 
 
 def test_containment_catches_a_reprint_with_dateline_and_footer():
-    assert find_copies([ORIGINAL, REPRINT], containment=None) == [None, None]
-    assert find_copies([ORIGINAL, REPRINT], containment=0.9) == [None, 0]
+    strict = {"threshold": 0.8, "shingle_size": 5}  # Jaccard alone misses the added dateline and footer
+    assert find_copies([ORIGINAL, REPRINT], containment=None, **strict) == [None, None]
+    assert find_copies([ORIGINAL, REPRINT], containment=0.9, **strict) == [None, 0]
+    assert find_copies([ORIGINAL, REPRINT]) == [None, 0]  # the defaults catch it too
+
+
+def test_defaults_catch_a_reprint_with_one_word_changed_in_a_long_item():
+    words = [f"word{i}" for i in range(60)]
+    changed = words[:30] + ["altered"] + words[31:]
+    assert find_copies([" ".join(words), " ".join(changed)]) == [None, 0]
 
 
 def test_a_short_quote_inside_a_long_article_is_not_a_copy():

@@ -167,6 +167,23 @@ def cluster(db: Database, cfg: Config, model: str, *, full: bool = False) -> dic
         return _cluster_locked(db, cfg, model, full=full)
 
 
+def refresh_tagged(db: Database, cfg: Config, model: str) -> int:
+    """Recompute the centroids of narratives researchers tagged since the last clustering run, so
+    their confirmations and rejections steer the assignment that follows."""
+    from tracker.narratives.registry import refresh_narratives
+
+    with db.reader() as session:
+        since = session.scalar(select(JobRun.started_at).where(JobRun.kind == "cluster", JobRun.status == "ok")
+                               .order_by(JobRun.id.desc()).limit(1))
+        query = select(Assignment.narrative_id).distinct().where(Assignment.method == "manual")
+        if since is not None:
+            query = query.where(Assignment.updated_at >= since)
+        tagged = set(session.scalars(query))
+    if tagged:
+        refresh_narratives(db, cfg.narratives, model, tagged)
+    return len(tagged)
+
+
 def _cluster_locked(db: Database, cfg: Config, model: str, *, full: bool) -> dict[str, Any]:
     from tracker.narratives.assign import assign_pending
     from tracker.narratives.registry import discover_pool, run_discovery
@@ -176,6 +193,7 @@ def _cluster_locked(db: Database, cfg: Config, model: str, *, full: bool) -> dic
             report = run_discovery(db, cfg.narratives, model, job_run_id=job.id)
             job.counts = {"mode": "full", **report.as_dict()}
         else:
+            steered = refresh_tagged(db, cfg, model)
             assigned = assign_pending(db, cfg.narratives, model)
             pool = unassigned_pool(db)
             signature = [len(pool), pool[-1] if pool else 0]
@@ -185,7 +203,8 @@ def _cluster_locked(db: Database, cfg: Config, model: str, *, full: bool) -> dic
                 if created:
                     pool = unassigned_pool(db)
                     signature = [len(pool), pool[-1] if pool else 0]
-            job.counts = {"mode": "incremental", **assigned.as_dict(), "emerging_created": created,
+            job.counts = {"mode": "incremental", "refreshed": steered, **assigned.as_dict(),
+                          "emerging_created": created,
                           "pool": len(pool), "pool_signature": signature}
     return job.counts
 

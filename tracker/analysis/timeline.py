@@ -196,7 +196,7 @@ def build_timeline(
     *,
     aliases: AliasRules | None = None,
     detect_syndication: bool = True,
-    syndication_threshold: float = 0.8,
+    syndication_threshold: float = 0.7,
     burst_options: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The narrative's timeline as a JSON-ready dict.
