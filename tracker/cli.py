@@ -420,6 +420,19 @@ def actors_load_rules(app: AppContext, file: Path) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+@main.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@pass_app
+def backup_(app: AppContext, target: Path) -> None:
+    """Write an online backup (SQLite: VACUUM INTO; PostgreSQL: pg_dump custom format) to TARGET."""
+    from tracker.backup import BackupError, backup
+
+    try:
+        click.echo(f"backup written to {backup(app.db, target)}")
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @main.group()
 def sources() -> None:
     """Add, list, pause and resume the feeds, pages and transcripts that `tracker ingest` fetches."""
