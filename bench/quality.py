@@ -102,30 +102,54 @@ def run_bertopic(texts: list[str], x: np.ndarray, seed: int | None) -> tuple[np.
     return np.asarray(topics, dtype=np.int64), time.perf_counter() - t0, note
 
 
-def _row(name: str, ours: float, theirs: float | None, fmt: str = "{:.3f}") -> str:
-    if theirs is None:
-        return f"{name:<22}{fmt.format(ours):>12}{'-':>12}{'-':>10}"
-    ratio = ours / theirs if theirs else float("inf")
-    return f"{name:<22}{fmt.format(ours):>12}{fmt.format(theirs):>12}{ratio:>9.2f}x"
+SEEDS = range(5)
 
 
-def print_table(ours: Scores, t_ours: float, theirs: Scores | None, t_theirs: float | None) -> bool:
-    print(f"{'metric':<22}{'ours':>12}{'BERTopic':>12}{'ratio':>10}")
+def _fmt(v: float) -> str:
+    return f"{v:.3f}"
+
+
+def print_table(ours: list[Scores], t_ours: list[float], theirs: dict[str, tuple[Scores, float]]) -> bool:
+    """Ours over seeds (min / mean) next to each BERTopic run; targets judged on our worst seed vs their best."""
+    names = list(theirs)
+    print(f"{'metric':<18}{'ours min':>10}{'ours mean':>11}" + "".join(f"{n:>16}" for n in names))
     for field in ("bcubed_f1", "bcubed_precision", "bcubed_recall", "ari", "nmi", "coverage"):
-        print(_row(field, getattr(ours, field), getattr(theirs, field) if theirs else None))
-    print(_row("clusters", ours.n_clusters, theirs.n_clusters if theirs else None, "{:d}"))
-    print(_row("fit seconds", t_ours, t_theirs, "{:.2f}"))
-    if t_theirs:
-        print(f"{'speed-up':<22}{t_theirs / t_ours:>33.1f}x")
-    checks = [(f"coverage >= {TARGET_COVERAGE:.1f}", ours.coverage >= TARGET_COVERAGE)]
-    if theirs is not None and t_theirs is not None:
+        vals = [getattr(s, field) for s in ours]
+        cells = "".join(f"{_fmt(getattr(theirs[n][0], field)):>16}" for n in names)
+        print(f"{field:<18}{_fmt(min(vals)):>10}{_fmt(float(np.mean(vals))):>11}{cells}")
+    ncl = [s.n_clusters for s in ours]
+    print(
+        f"{'clusters':<18}{min(ncl):>10d}{np.mean(ncl):>11.1f}"
+        + "".join(f"{theirs[n][0].n_clusters:>16d}" for n in names)
+    )
+    t_med = float(np.median(t_ours))
+    print(
+        f"{'fit seconds':<18}{max(t_ours):>10.2f}{t_med:>11.2f}"
+        + "".join(f"{theirs[n][1]:>16.2f}" for n in names)
+    )
+    print("(fit seconds, ours: slowest seed under 'min', median under 'mean')")
+    worst_f1 = min(s.bcubed_f1 for s in ours)
+    checks = [
+        (f"coverage >= {TARGET_COVERAGE:.1f} (every seed)", min(s.coverage for s in ours) >= TARGET_COVERAGE)
+    ]
+    if theirs:
+        best_name = max(names, key=lambda n: theirs[n][0].bcubed_f1)
+        best_f1 = theirs[best_name][0].bcubed_f1
+        fastest = min(t for _, t in theirs.values())
         checks.append(
             (
-                f"B-cubed F1 >= {TARGET_F1_RATIO}x BERTopic",
-                ours.bcubed_f1 >= TARGET_F1_RATIO * theirs.bcubed_f1,
+                f"B-cubed F1 >= {TARGET_F1_RATIO}x BERTopic: worst seed {worst_f1:.3f} vs best run "
+                f"{best_f1:.3f} ({best_name}) = {worst_f1 / best_f1:.2f}x",
+                worst_f1 >= TARGET_F1_RATIO * best_f1,
             )
         )
-        checks.append((f"fit >= {TARGET_SPEED_RATIO}x faster", t_theirs >= TARGET_SPEED_RATIO * t_ours))
+        checks.append(
+            (
+                f"fit >= {TARGET_SPEED_RATIO}x faster: slowest seed {max(t_ours):.2f} s vs fastest BERTopic "
+                f"{fastest:.2f} s = {fastest / max(t_ours):.1f}x",
+                fastest >= TARGET_SPEED_RATIO * max(t_ours),
+            )
+        )
     print()
     for name, ok in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {name}")
@@ -134,12 +158,8 @@ def print_table(ours: Scores, t_ours: float, theirs: Scores | None, t_theirs: fl
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seed", type=int, default=0, help="random_state of our estimator")
     ap.add_argument(
-        "--bertopic-seed",
-        type=int,
-        default=BERTOPIC_SEED,
-        help="UMAP seed inside BERTopic; -1 leaves it unseeded (BERTopic's true default)",
+        "--bertopic-seed", type=int, default=BERTOPIC_SEED, help="UMAP seed of the seeded BERTopic run"
     )
     ap.add_argument("--skip-bertopic", action="store_true", help="score our method only")
     args = ap.parse_args(argv)
@@ -157,26 +177,37 @@ def main(argv: list[str] | None = None) -> int:
     )
     x = embed_cached(gold.texts)
 
-    labels, t_ours, est = run_ours(x, args.seed)
-    ours = score(gold.labels, labels)
-    theirs = t_theirs = None
-    note = "not run"
+    ours: list[Scores] = []
+    t_ours: list[float] = []
+    est = None
+    for seed in SEEDS:
+        labels, t, est = run_ours(x, seed)
+        ours.append(score(gold.labels, labels))
+        t_ours.append(t)
+    theirs: dict[str, tuple[Scores, float]] = {}
+    notes: list[str] = []
     if not args.skip_bertopic:
-        try:
-            seed = None if args.bertopic_seed < 0 else args.bertopic_seed
-            b_labels, t_theirs, note = run_bertopic(gold.texts, x, seed)
-            theirs = score(gold.labels, b_labels)
-        except ImportError:
-            note = "not installed (pip install -e .[bench])"
-    spread = [score(gold.labels, run_ours(x, s)[0]).bcubed_f1 for s in range(5)]
+        for name, seed in (
+            (f"BERTopic s{args.bertopic_seed}", args.bertopic_seed),
+            ("BERTopic unseed", None),
+        ):
+            try:
+                b_labels, t_b, note = run_bertopic(gold.texts, x, seed)
+            except ImportError:
+                notes.append("BERTopic not installed (pip install -e .[bench])")
+                break
+            theirs[name] = (score(gold.labels, b_labels), t_b)
+            notes.append(f"{name}: {note}")
     print(
-        f"ours: B-cubed F1 over random_state 0-4: min {min(spread):.3f}, mean {np.mean(spread):.3f}, "
-        f"max {max(spread):.3f}"
+        f"ours: random_state {SEEDS.start}-{SEEDS.stop - 1}; B-cubed F1 per seed: "
+        + ", ".join(f"{s.bcubed_f1:.3f}" for s in ours)
     )
     print(f"ours: {type(est).__name__}({', '.join(f'{k}={v!r}' for k, v in est.get_params().items())})")
-    print(f"BERTopic: {note}")
+    for note in notes:
+        print(note)
+    print(f"load average at the end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print()
-    ok = print_table(ours, t_ours, theirs, t_theirs)
+    ok = print_table(ours, t_ours, theirs)
     return 0 if ok else 1
 
 

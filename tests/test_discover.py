@@ -90,3 +90,26 @@ def test_rejects_bad_parameters_naming_them():
         NarrativeDiscoverer(merge_threshold=3.0).fit(x)
     with pytest.raises(ValueError, match="n_micro"):
         NarrativeDiscoverer(n_micro="many").fit(x)
+
+
+def test_micro_stage_on_full_vectors_also_recovers_blobs():
+    x, y = _blobs()
+    est = NarrativeDiscoverer(micro_dims=None, random_state=0).fit(x)
+    assert adjusted_rand_score(y, est.labels_) > 0.95
+
+
+def test_rejects_non_positive_micro_dims():
+    x, _ = _blobs(n=50)
+    with pytest.raises(ValueError, match="micro_dims"):
+        NarrativeDiscoverer(micro_dims=0).fit(x)
+
+
+def test_group_sums_equal_per_label_addition():
+    from tracker.narratives.discover import _group_sums
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 5)).astype(np.float32)
+    labels = rng.integers(0, 6, size=40)
+    expected = np.zeros((7, 5))
+    np.add.at(expected, labels, x)
+    np.testing.assert_allclose(_group_sums(x, labels, 7), expected, rtol=1e-6)

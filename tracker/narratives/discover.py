@@ -1,7 +1,9 @@
 """Narrative discovery: cluster statement embeddings into narratives with an sklearn-style estimator.
 
 Two stages keep memory linear in the number of statements. MiniBatchKMeans first over-clusters the
-unit vectors into many small "micro" clusters. Average linkage then merges micro-clusters while the
+unit vectors into many small "micro" clusters; it runs on a PCA-reduced copy (64 dims by default,
+random init, one run), which is ~4x faster than k-means++ x 3 on the full vectors at equal quality
+(bench/README.md), because micro-clusters only need to be locally pure. Average linkage then merges micro-clusters while the
 mean cosine similarity between the *statements* of two groups stays above ``1 - merge_threshold``;
 that mean is exact and cheap because it only needs each group's vector sum and size
 (mean sim(A, B) = sum_A . sum_B / (|A| |B|)), so the merge works on a k x k matrix with k <= 2000.
@@ -16,6 +18,7 @@ import logging
 import math
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -43,6 +46,23 @@ def _nearest(x: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarr
         idx[start : start + _CHUNK] = best
         sim[start : start + _CHUNK] = block[np.arange(block.shape[0]), best]
     return idx, sim
+
+
+def _group_sums(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """Per-label vector sums (k x d, float64) through one sparse product; far faster than np.add.at."""
+    n = labels.shape[0]
+    onehot = sparse.csr_matrix((np.ones(n, dtype=x.dtype), (labels, np.arange(n))), shape=(k, n))
+    return np.asarray(onehot @ x, dtype=np.float64)  # no float64 copy of x: memory stays ~1x the data
+
+
+def _reduce(x: np.ndarray, dims: int | None) -> np.ndarray:
+    """Unit rows of the centred projection on the top ``dims`` principal axes (fitted on <= ~4,000 rows)."""
+    if dims is None or dims >= x.shape[1]:
+        return x
+    step = max(1, x.shape[0] // 4000)
+    mean = x.mean(axis=0)
+    _, _, vt = np.linalg.svd(x[::step] - mean, full_matrices=False)
+    return _unit_rows(np.ascontiguousarray((x - mean) @ vt[:dims].T, dtype=np.float32))
 
 
 def merge_by_mean_similarity(sums: np.ndarray, counts: np.ndarray, min_similarity: float) -> np.ndarray:
@@ -96,6 +116,19 @@ def merge_by_mean_similarity(sums: np.ndarray, counts: np.ndarray, min_similarit
     return groups.astype(np.int64)
 
 
+def _by_falling_size(labels: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Renumber narratives by their final size (largest first, ties by old number)."""
+    if centroids.shape[0] == 0:
+        return labels, centroids
+    sizes = np.bincount(labels[labels >= 0], minlength=centroids.shape[0])
+    order = np.argsort(-sizes, kind="stable")
+    new_id = np.empty_like(order)
+    new_id[order] = np.arange(order.size)
+    out = labels.copy()
+    out[labels >= 0] = new_id[labels[labels >= 0]]
+    return out, centroids[order]
+
+
 class NarrativeDiscoverer(ClusterMixin, BaseEstimator):
     """Over-cluster, merge by mean statement similarity, drop tiny groups; -1 marks no narrative.
 
@@ -117,6 +150,15 @@ class NarrativeDiscoverer(ClusterMixin, BaseEstimator):
         Groups with fewer statements are not narratives; their statements are reassigned.
     random_state : int, RandomState or None
         Seeds MiniBatchKMeans; the other stages are deterministic.
+    micro_dims : int or None
+        Principal components kept for the micro-clustering stage only (merging and assignment
+        always use the full vectors). None clusters the full vectors.
+    exact_below : int
+        With n_micro="auto" and at most this many statements, every statement starts as its own
+        group, so the merge is exact average linkage: deterministic, no k-means at all, and better
+        on small corpora (sample corpus: B-cubed F1 0.76 against 0.68-0.71 over seeds; EUvsDisinfo
+        gold set: 0.401 in 0.3 s). The k x k merge costs O(k^2 d), so larger corpora go through
+        micro-clusters.
     """
 
     def __init__(
@@ -127,6 +169,8 @@ class NarrativeDiscoverer(ClusterMixin, BaseEstimator):
         assign_threshold: float = 0.3,
         min_size: int = 5,
         random_state: int | np.random.RandomState | None = 0,
+        micro_dims: int | None = 64,
+        exact_below: int = 3000,
     ) -> None:
         self.n_micro = n_micro
         self.micro_per_sqrt = micro_per_sqrt
@@ -134,11 +178,15 @@ class NarrativeDiscoverer(ClusterMixin, BaseEstimator):
         self.assign_threshold = assign_threshold
         self.min_size = min_size
         self.random_state = random_state
+        self.micro_dims = micro_dims
+        self.exact_below = exact_below
 
     def _micro_count(self, n: int) -> int:
         if isinstance(self.n_micro, str):
             if self.n_micro != "auto":
                 raise ValueError(f"n_micro must be a positive int or 'auto', got {self.n_micro!r}")
+            if n <= int(self.exact_below):
+                return n
             k = int(round(float(self.micro_per_sqrt) * math.sqrt(n)))
             return min(n, max(2, min(MAX_MICRO, k)))
         if not isinstance(self.n_micro, int | np.integer) or self.n_micro < 1:
@@ -152,6 +200,8 @@ class NarrativeDiscoverer(ClusterMixin, BaseEstimator):
             raise ValueError(f"assign_threshold must be within [-1, 1], got {self.assign_threshold!r}")
         if int(self.min_size) < 1:
             raise ValueError(f"min_size must be >= 1, got {self.min_size!r}")
+        if self.micro_dims is not None and int(self.micro_dims) < 1:
+            raise ValueError(f"micro_dims must be >= 1 or None, got {self.micro_dims!r}")
         if float(self.micro_per_sqrt) <= 0:
             raise ValueError(f"micro_per_sqrt must be > 0, got {self.micro_per_sqrt!r}")
 
@@ -165,8 +215,7 @@ class NarrativeDiscoverer(ClusterMixin, BaseEstimator):
 
         micro = self._micro_labels(x, k)
         counts = np.bincount(micro)
-        sums = np.zeros((counts.shape[0], d), dtype=np.float64)
-        np.add.at(sums, micro, x)
+        sums = _group_sums(x, micro, counts.shape[0])
         present = np.flatnonzero(counts > 0)
         group_of_micro = np.full(counts.shape[0], UNASSIGNED, dtype=np.int64)
         group_of_micro[present] = merge_by_mean_similarity(
@@ -174,7 +223,7 @@ class NarrativeDiscoverer(ClusterMixin, BaseEstimator):
         )
         groups = group_of_micro[micro]
 
-        labels, centroids = self._keep_large(x, groups)
+        labels, centroids = _by_falling_size(*self._keep_large(x, groups))
         self.labels_ = labels
         self.centroids_ = centroids.astype(np.float32)
         self.n_narratives_ = int(centroids.shape[0])
@@ -191,13 +240,15 @@ class NarrativeDiscoverer(ClusterMixin, BaseEstimator):
     def _micro_labels(self, x: np.ndarray, k: int) -> np.ndarray:
         if k >= x.shape[0]:
             return np.arange(x.shape[0])
+        z = _reduce(x, None if self.micro_dims is None else int(self.micro_dims))
         km = MiniBatchKMeans(
             n_clusters=k,
+            init="random",
             random_state=self.random_state,
             batch_size=1024,
-            n_init=3,
+            n_init=1,
         )
-        return km.fit_predict(x)
+        return km.fit_predict(z)
 
     def _keep_large(self, x: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Number groups of >= ``min_size`` by falling size; send the rest to the nearest kept one."""
@@ -209,9 +260,8 @@ class NarrativeDiscoverer(ClusterMixin, BaseEstimator):
         new_id = np.full(sizes.shape[0], UNASSIGNED, dtype=np.int64)
         new_id[kept] = np.arange(kept.size)
         labels = new_id[groups]
-        sums = np.zeros((kept.size, x.shape[1]), dtype=np.float64)
         members = labels >= 0
-        np.add.at(sums, labels[members], x[members])
+        sums = _group_sums(x[members], labels[members], kept.size)
         centroids = _unit_rows(sums)
         orphans = np.flatnonzero(~members)
         if orphans.size:
