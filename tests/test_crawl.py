@@ -35,6 +35,19 @@ PAYLOADS = [
     "<scr<script>ipt>alert(9)</script>",
     "<!--<script>alert(10)--></script>",
 ]
+VECTORS = [
+    "<script>alert({n})</script>", "<img src=x onerror=alert({n})>", "<svg/onload=alert({n})>",
+    "<body onload=alert({n})>", "<iframe src=\"javascript:alert({n})\"></iframe>", "<a href=javascript:alert({n})>x</a>",
+    "<details open ontoggle=alert({n})>", "<math><mtext><script>alert({n})</script>", "<input autofocus onfocus=alert({n})>",
+    "<object data=javascript:alert({n})>", "<embed src=javascript:alert({n})>", "<video><source onerror=alert({n})>",
+    "<style>@import 'javascript:alert({n})'</style>", "<meta http-equiv=refresh content='0;url=javascript:alert({n})'>",
+    "<base href=javascript:alert({n})//>", "<form action=javascript:alert({n})><button>x</button></form>",
+    "<SCRIPT SRC=//example.org/{n}.js></SCRIPT>", "<img src=\"x\" OnErRoR=alert({n})>",
+]
+WRAPPERS = ["{p}", "\"'>{p}", "</textarea>{p}", "</title>{p}", "-->{p}", "</script>{p}"]
+PAYLOADS += [w.format(p=v.format(n=100 + i * len(WRAPPERS) + j)) for i, v in enumerate(VECTORS)
+             for j, w in enumerate(WRAPPERS)]
+assert len(PAYLOADS) >= 100
 MAX_PAGES = 400
 
 
@@ -48,7 +61,7 @@ def hostile_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     rows = [
         {"text": f"Statement {i} about biological laboratories {p}", "actor": f"Spokes{p}person {i}",
          "outlet": f"Outlet {p} {i}", "country": "RU", "language": "en",
-         "published_at": f"2022-03-{10 + i:02d}T10:00:00+00:00", "url": 'https://example.org/x?a="onmouseover=alert(11)&b=<script>',
+         "published_at": f"2022-{3 + i // 28:02d}-{1 + i % 28:02d}T10:00:00+00:00", "url": 'https://example.org/x?a="onmouseover=alert(11)&b=<script>',
          "external_id": f"xss-{i}", "title": p}
         for i, p in enumerate(PAYLOADS)
     ]
@@ -56,6 +69,24 @@ def hostile_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     result = jobs.import_file(db, cfg, path)
     assert result, "hostile rows were not imported"
+    # The same payloads through the feed parser (title, summary, author) and the Telegram importer.
+    from xml.sax.saxutils import escape
+
+    from tracker.ingest.feeds import parse_feed
+    from tracker.ingest.store import store_drafts
+
+    items = "".join(
+        f"<item><guid>feed-xss-{i}</guid><title>{escape(p)}</title><description>{escape('Feed item ' + p)}"
+        f"</description><pubDate>Mon, 14 Mar 2022 10:00:00 GMT</pubDate></item>" for i, p in enumerate(PAYLOADS))
+    feed = f"<?xml version='1.0'?><rss version='2.0'><channel><title>{escape(PAYLOADS[0])}</title>{items}</channel></rss>"
+    telegram = {"name": PAYLOADS[1], "type": "public_channel", "id": 77, "messages": [
+        {"id": i, "type": "message", "date": "2022-03-15T10:00:00", "date_unixtime": "1647338400",
+         "from": PAYLOADS[i % len(PAYLOADS)], "text": ["Channel post ", {"type": "bold", "text": p}]}
+        for i, p in enumerate(PAYLOADS)]}
+    (folder / "hostile.json").write_text(json.dumps(telegram), encoding="utf-8")
+    jobs.import_file(db, cfg, folder / "hostile.json")
+    with db.transaction() as session:
+        store_drafts(session, parse_feed(feed.encode(), "https://example.org/feed.xml"))
     with db.transaction() as session:
         hostile = list(session.scalars(select(Statement).where(Statement.external_id.like("xss-%"))))
         assert len(hostile) == len(PAYLOADS), "the ingest path dropped payload rows"

@@ -1,0 +1,172 @@
+"""Narrative management (``/manage``) and sources/jobs (``/admin``) as HTML forms with CSRF tokens,
+over a copy of the demo database: each edit lands with its audit row, refused edits change nothing."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from tests.test_dashboard_pages import build_demo, demo_config, demo_root
+from tracker import accounts
+from tracker.db import Database
+from tracker.embed import HashingEmbedder
+from tracker.models import CURRENT_STATES, Assignment, AuditEvent, Narrative, Source
+from tracker.web import create_app
+
+PASSWORD = "a long enough passphrase"
+
+
+@pytest.fixture
+def app(tmp_path_factory: pytest.TempPathFactory, tmp_path: Any) -> Flask:
+    folder = tmp_path / "data"
+    shutil.copytree(build_demo(demo_root(tmp_path_factory)), folder)
+    cfg = demo_config(folder).replace(auth={"public_read": False})
+    db = Database(cfg.database_url)
+    with db.transaction() as tx:
+        accounts.create_user(tx, "rita", "researcher", PASSWORD, cfg.auth)
+        accounts.create_user(tx, "adam", "admin", PASSWORD, cfg.auth)
+    application = create_app(cfg, db=db)
+    application.extensions["tracker"]._embedder = HashingEmbedder()
+    return application
+
+
+def login(app: Flask, name: str) -> tuple[FlaskClient, str]:
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True))
+    assert token
+    assert client.post("/login", data={"name": name, "password": PASSWORD,
+                                       "csrf_token": token.group(1)}).status_code == 302
+    form = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/manage").get_data(as_text=True))
+    return client, form.group(1) if form else ""
+
+
+def audits(app: Flask, prefix: str) -> list[tuple[str, dict[str, Any] | None]]:
+    with app.extensions["tracker"].db.reader() as s:
+        return [(e.action, e.new) for e in s.scalars(select(AuditEvent).where(AuditEvent.action.like(f"{prefix}%"))
+                                                      .order_by(AuditEvent.id))]
+
+
+def narrative(app: Flask, nid: int) -> Narrative:
+    with app.extensions["tracker"].db.reader() as s:
+        found = s.get(Narrative, nid)
+        assert found is not None
+        return found
+
+
+def members(app: Flask, nid: int) -> set[int]:
+    with app.extensions["tracker"].db.reader() as s:
+        return set(s.scalars(select(Assignment.statement_id).where(Assignment.narrative_id == nid,
+                                                                   Assignment.state.in_(CURRENT_STATES))))
+
+
+def test_seeded_narrative_is_created_from_the_form(app: Flask) -> None:
+    client, token = login(app, "rita")
+    response = client.post("/manage/narratives", data={"csrf_token": token, "label": "Grain deal", "description": "",
+                                                       "examples": "The grain deal only feeds rich countries.\n\n"})
+    assert response.status_code == 303
+    nid = int(response.headers["Location"].rsplit("/", 1)[1])
+    n = narrative(app, nid)
+    assert (n.label, n.origin, n.examples) == ("Grain deal", "seeded", ["The grain deal only feeds rich countries."])
+    assert [a for a, _ in audits(app, "narrative.")] == ["narrative.seed"]
+
+
+def test_seed_without_examples_is_refused_with_the_input_kept(app: Flask) -> None:
+    client, token = login(app, "rita")
+    response = client.post("/manage/narratives", data={"csrf_token": token, "label": "Grain deal", "examples": " "})
+    assert response.status_code == 422
+    assert 'value="Grain deal"' in response.get_data(as_text=True)
+    assert audits(app, "narrative.") == []
+
+
+def test_rename_and_archive_write_audit_rows(app: Flask) -> None:
+    client, token = login(app, "rita")
+    assert client.post("/manage/narratives/2/rename", data={"csrf_token": token, "label": "NATO expansion",
+                                                            "description": "Encirclement claims"}).status_code == 303
+    assert client.post("/manage/narratives/2/status", data={"csrf_token": token, "status": "archived"}).status_code == 303
+    n = narrative(app, 2)
+    assert (n.label, n.description, n.status) == ("NATO expansion", "Encirclement claims", "archived")
+    assert [new for _, new in audits(app, "narrative.update")] == [
+        {"label": "NATO expansion", "description": "Encirclement claims"}, {"status": "archived"}]
+
+
+def test_empty_label_is_refused_and_nothing_changes(app: Flask) -> None:
+    client, token = login(app, "rita")
+    before = narrative(app, 2).label
+    response = client.post("/manage/narratives/2/rename", data={"csrf_token": token, "label": "  "})
+    assert response.status_code == 422
+    assert narrative(app, 2).label == before and audits(app, "narrative.") == []
+
+
+def test_a_form_without_its_csrf_token_changes_nothing(app: Flask) -> None:
+    client, _ = login(app, "rita")
+    assert client.post("/manage/narratives/2/status", data={"status": "archived"}).status_code == 400
+    assert narrative(app, 2).status != "archived"
+
+
+def test_merge_moves_the_statements(app: Flask) -> None:
+    client, token = login(app, "rita")
+    moving, staying = members(app, 3), members(app, 4)
+    response = client.post("/manage/narratives/3/merge", data={"csrf_token": token, "into": "4"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/manage/narratives/4")
+    assert members(app, 4) == moving | staying and members(app, 3) == set()
+    assert narrative(app, 3).status == "merged"
+
+
+def test_split_moves_the_ticked_statements_to_a_new_narrative(app: Flask) -> None:
+    client, token = login(app, "rita")
+    page = client.get("/manage/narratives/2").get_data(as_text=True)
+    ticked = re.findall(r'name="statement_ids" value="(\d+)"', page)[:2]
+    response = client.post("/manage/narratives/2/split",
+                           data={"csrf_token": token, "label": "Eastward promise", "statement_ids": ticked})
+    assert response.status_code == 303
+    new = int(response.headers["Location"].rsplit("/", 1)[1])
+    assert members(app, new) == {int(t) for t in ticked}
+    assert not members(app, 2) & members(app, new)
+
+
+def test_researchers_cannot_reach_sources_or_jobs(app: Flask) -> None:
+    client, _ = login(app, "rita")
+    assert client.get("/admin/sources").status_code == 403
+    assert client.get("/admin/jobs").status_code == 403
+
+
+def test_admin_adds_pauses_resumes_and_edits_a_source(app: Flask) -> None:
+    client, token = login(app, "adam")
+    added = client.post("/admin/sources", data={"csrf_token": token, "url": "https://example.org/feed.xml",
+                                                "kind": "rss", "name": "Example feed", "every": "2h"})
+    assert added.status_code == 303
+    with app.extensions["tracker"].db.reader() as s:
+        sid = s.scalar(select(Source.id).where(Source.name == "Example feed"))
+    assert client.post(f"/admin/sources/{sid}/enabled", data={"csrf_token": token, "enabled": "0"}).status_code == 303
+    assert "paused" in client.get("/admin/sources").get_data(as_text=True)
+    assert client.post(f"/admin/sources/{sid}/enabled", data={"csrf_token": token, "enabled": "1"}).status_code == 303
+    assert client.post(f"/admin/sources/{sid}", data={"csrf_token": token, "every": "30m", "enabled": "on",
+                                                      "fetch_full_text": "on"}).status_code == 303
+    with app.extensions["tracker"].db.reader() as s:
+        src = s.get(Source, sid)
+        assert src is not None and (src.every_seconds, src.fetch_full_text, src.enabled) == (1800, True, True)
+    assert [a for a, _ in audits(app, "source.")] == ["source.add", "source.pause", "source.enable", "source.update"]
+
+
+def test_bad_source_input_is_refused_with_the_field_named(app: Flask) -> None:
+    client, token = login(app, "adam")
+    response = client.post("/admin/sources", data={"csrf_token": token, "url": "file:///etc/passwd", "kind": "rss"})
+    assert response.status_code == 422 and "url" in response.get_data(as_text=True)
+    with app.extensions["tracker"].db.reader() as s:
+        assert s.scalar(select(func.count(Source.id))) == 0
+
+
+def test_jobs_page_lists_the_pipeline_runs(app: Flask) -> None:
+    client, _ = login(app, "adam")
+    html = client.get("/admin/jobs").get_data(as_text=True)
+    with app.extensions["tracker"].db.reader() as s:
+        from tracker.models import JobRun
+
+        kinds = set(s.scalars(select(JobRun.kind)))
+    assert kinds and all(k in html for k in kinds)
