@@ -83,19 +83,11 @@ def statement_rows(session: Session, chunk: int = 5000) -> Iterator[dict[str, An
 
 
 def narrative_rows(session: Session) -> Iterator[dict[str, Any]]:
+    from tracker.queries import narrative_summary
+
     for n in session.scalars(select(Narrative).order_by(Narrative.id)):
-        yield {
-            "narrative_id": n.id,
-            "label": n.label,
-            "description": n.description,
-            "status": n.status,
-            "origin": n.origin,
-            "size": n.size,
-            "keywords": list(n.keywords or []),
-            "first_seen_at": n.first_seen_at.isoformat() if n.first_seen_at else None,
-            "last_seen_at": n.last_seen_at.isoformat() if n.last_seen_at else None,
-            "representative_ids": list(n.representative_ids or []),
-        }
+        row = narrative_summary(n)
+        yield {"narrative_id": row.pop("id"), **row, "representative_ids": list(n.representative_ids or [])}
 
 
 def write_csv(rows: Iterator[dict[str, Any]], columns: tuple[str, ...], out: TextIO) -> int:
