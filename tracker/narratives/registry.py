@@ -11,6 +11,7 @@ they keep their members and their id whatever the clustering says.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
@@ -188,7 +189,12 @@ def run_discovery(db: Database, cfg: NarrativesConfig, model: str, *, job_run_id
         _write_assignments(session, state, target, plan.scores())
         report.assigned = sum(1 for v in target.values() if v is not None)
         report.unassigned = len(state.ids) - report.assigned
-    refresh_narratives(db, cfg, model, kept_ids | plan.locked)
+    to_refresh = kept_ids | plan.locked
+    # Free the vectors and the per-statement maps before the refresh loads vectors again: at 1M
+    # statements each copy is 1.5 GB, and holding both is what would break the 4 GiB budget.
+    del state, plan, target, members, labels, estimator
+    gc.collect()
+    refresh_narratives(db, cfg, model, to_refresh)
     return report
 
 
