@@ -16,13 +16,14 @@ from datetime import UTC, datetime, time
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import func, select
 
 from tracker import accounts, audit, queries
 from tracker.models import ACTOR_KINDS, NARRATIVE_STATUSES, ROLES, AuditEvent, Source, Statement, User
 from tracker.web import read_session, state
 from tracker.web.auth import access, current_user
+from tracker.web.cache import LRU
 from tracker.web.errors import ApiError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -30,6 +31,9 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_ID = 2**31 - 1
 ID = f"int(min=1, max={MAX_ID})"
 MAX_LIMIT = 200
+
+#: Serialised timeline documents (hundreds of kB at 100k statements) per (narrative, data version).
+_timeline_bodies = LRU(64)
 
 
 # ---------------------------------------------------------------- input checking
@@ -263,12 +267,20 @@ def narrative(narrative_id: int) -> Any:
 @bp.get(f"/narratives/<{ID}:narrative_id>/timeline")
 @access("read")
 def narrative_timeline(narrative_id: int) -> Any:
-    from tracker.analysis.load import narrative_timeline as build
+    from tracker.web.cache import data_version
+    from tracker.web.views.pages import cached_timeline
 
-    doc = build(read_session(), narrative_id, state().config)
-    if doc is None:
+    session = read_session()
+    version = data_version(session)
+
+    def make() -> bytes | None:
+        doc = cached_timeline(session, narrative_id, version)
+        return None if doc is None else jsonify(doc).get_data()
+
+    body_bytes = _timeline_bodies.get((narrative_id, version), make)
+    if body_bytes is None:
         raise not_found("narrative", narrative_id)
-    return jsonify(doc)
+    return Response(body_bytes, mimetype="application/json")
 
 
 @bp.get("/statements")

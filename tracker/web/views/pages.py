@@ -2,8 +2,8 @@
 
 Charts are drawn in the browser by plotly.js, served from the installed plotly wheel (no CDN), fed
 by a ``<script type="application/json">`` data block, so the CSP can forbid inline script. Sparklines
-are small SVGs built here. Timelines and activity are cached per process, keyed by a data version
-that changes whenever statements, assignments or narratives do.
+are small SVGs built here. Timelines, filter choices and the pages' own blocks are cached per
+process, keyed by a data version that changes on every commit (see ``tracker.web.cache``).
 """
 
 from __future__ import annotations
@@ -12,14 +12,11 @@ import csv
 import io
 import json
 import logging
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, request, send_file, url_for
 
 from tracker import queries
 from tracker.analysis.load import data_now, narrative_timeline
@@ -27,6 +24,7 @@ from tracker.analysis.spread import detect_bursts, to_utc
 from tracker.export import neutralise
 from tracker.web import read_session, state
 from tracker.web.auth import access
+from tracker.web.cache import LRU, data_version, render_cached
 
 log = logging.getLogger(__name__)
 
@@ -42,30 +40,15 @@ BADGE_FLAGS = ("emerging", "surging", "resurgent", "dormant")
 # ---------------------------------------------------------------- small shared helpers
 
 
-class LRU:
-    """A small thread-safe least-recently-used cache for per-process read models."""
-
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self._data: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        value = make()
-        with self._lock:
-            self._data[key] = value
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-        return value
-
-
 _timelines = LRU(64)
 _activity = LRU(256)
 _axis = LRU(8)
+_choices = LRU(8)
+
+
+def cached_choices(session: Any, version: tuple[Any, ...]) -> dict[str, list[str]]:
+    """Countries and languages for the filter forms: two scans of every statement, once per data version."""
+    return _choices.get(version, lambda: queries.filter_choices(session))  # type: ignore[no-any-return]
 
 
 def parse_day(value: str | None, *, end: bool = False) -> datetime | None:
@@ -200,8 +183,13 @@ def cached_timeline(session: Any, narrative_id: int, version: tuple[Any, ...]) -
 @access("read")
 def overview() -> str:
     session = read_session()
+    version = data_version(session)
+    return render_cached("overview.html", ("overview", version, PAGE_SIZE, request.query_string),
+                         lambda: _overview_vars(session, version))
+
+
+def _overview_vars(session: Any, version: tuple[Any, ...]) -> dict[str, Any]:
     flt = filter_from_request()
-    version = queries.data_version(session)
     after = decode_cursor(request.args.get("after"))
     rows = queries.overview_narratives(session, flt, limit=PAGE_SIZE + 1, after=after,
                                        status=request.args.get("status") or None)
@@ -218,8 +206,8 @@ def overview() -> str:
         r["flags"] = burst_flags(dates[r["id"]], end)
     next_url = next_page_url("pages.overview", encode_cursor(rows[-1]["last_seen_at"], rows[-1]["id"])) \
         if more and rows else None
-    return render_template("overview.html", narratives=rows, flt=flt, args=request.args, next_url=next_url,
-                           choices=queries.filter_choices(session), axis=(start, end), paged=after is not None)
+    return {"narratives": rows, "flt": flt, "args": request.args, "next_url": next_url,
+            "choices": cached_choices(session, version), "axis": (start, end), "paged": after is not None}
 
 
 # ---------------------------------------------------------------- narrative page
@@ -248,19 +236,24 @@ def chart_data(doc: dict[str, Any]) -> dict[str, Any]:
 @access("read")
 def narrative(narrative_id: int) -> str:
     session = read_session()
+    version = data_version(session)
+    return render_cached("narrative.html", ("narrative", narrative_id, version, STATEMENTS_PER_PAGE,
+                                             request.query_string),
+                         lambda: _narrative_vars(session, narrative_id, version))
+
+
+def _narrative_vars(session: Any, narrative_id: int, version: tuple[Any, ...]) -> dict[str, Any]:
     detail = queries.narrative_detail(session, narrative_id)
     if detail is None:
         abort(404)
-    version = queries.data_version(session)
     doc = cached_timeline(session, narrative_id, version)
     page = max(parse_int(request.args.get("page")) or 1, 1)
     statements = queries.narrative_statements(session, narrative_id, limit=STATEMENTS_PER_PAGE + 1,
                                               offset=(page - 1) * STATEMENTS_PER_PAGE)
     more = len(statements) > STATEMENTS_PER_PAGE
     labels = _history_labels(session, detail["history"])
-    return render_template("narrative.html", n=detail, doc=doc, chart=chart_data(doc) if doc else None,
-                           statements=statements[:STATEMENTS_PER_PAGE], page=page, more=more,
-                           history_labels=labels)
+    return {"n": detail, "doc": doc, "chart": chart_data(doc) if doc else None,
+            "statements": statements[:STATEMENTS_PER_PAGE], "page": page, "more": more, "history_labels": labels}
 
 
 def _history_labels(session: Any, history: list[dict[str, Any]]) -> dict[int, str]:
@@ -280,7 +273,7 @@ TIMELINE_COLUMNS = ("statement_id", "external_id", "published_at", "actor", "out
 
 def _timeline_or_404(narrative_id: int) -> dict[str, Any]:
     session = read_session()
-    doc = cached_timeline(session, narrative_id, queries.data_version(session))
+    doc = cached_timeline(session, narrative_id, data_version(session))
     if doc is None:
         abort(404)
     return doc
