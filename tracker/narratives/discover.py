@@ -31,7 +31,10 @@ _CHUNK = 8192  # rows per block when comparing statements with centroids
 
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length; rows that already are (as embedders give them) are not copied."""
     norms = np.linalg.norm(x, axis=1, keepdims=True)
+    if np.all(np.abs(norms - 1.0) < 1e-3):
+        return x  # at 1M x 384 a needless copy is 1.5 GB
     norms[norms == 0] = 1.0
     return x / norms
 
@@ -49,9 +52,13 @@ def _nearest(x: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def _group_sums(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    """Per-label vector sums (k x d, float64) through one sparse product; far faster than np.add.at."""
+    """Per-label vector sums (k x d, float64) through one sparse product; far faster than np.add.at.
+
+    Rows labelled < 0 are left out without copying ``x``.
+    """
     n = labels.shape[0]
-    onehot = sparse.csr_matrix((np.ones(n, dtype=x.dtype), (labels, np.arange(n))), shape=(k, n))
+    rows = np.flatnonzero(labels >= 0)
+    onehot = sparse.csr_matrix((np.ones(rows.size, dtype=x.dtype), (labels[rows], rows)), shape=(k, n))
     return np.asarray(onehot @ x, dtype=np.float64)  # no float64 copy of x: memory stays ~1x the data
 
 
@@ -62,7 +69,9 @@ def _reduce(x: np.ndarray, dims: int | None) -> np.ndarray:
     step = max(1, x.shape[0] // 4000)
     mean = x.mean(axis=0)
     _, _, vt = np.linalg.svd(x[::step] - mean, full_matrices=False)
-    return _unit_rows(np.ascontiguousarray((x - mean) @ vt[:dims].T, dtype=np.float32))
+    axes = vt[:dims].T.astype(x.dtype)
+    # (x - mean) @ axes without the centred n x d copy of x
+    return _unit_rows(np.ascontiguousarray(x @ axes - mean.astype(x.dtype) @ axes, dtype=np.float32))
 
 
 def merge_by_mean_similarity(sums: np.ndarray, counts: np.ndarray, min_similarity: float) -> np.ndarray:
@@ -261,7 +270,7 @@ class NarrativeDiscoverer(ClusterMixin, BaseEstimator):
         new_id[kept] = np.arange(kept.size)
         labels = new_id[groups]
         members = labels >= 0
-        sums = _group_sums(x[members], labels[members], kept.size)
+        sums = _group_sums(x, labels, kept.size)
         centroids = _unit_rows(sums)
         orphans = np.flatnonzero(~members)
         if orphans.size:
