@@ -36,14 +36,8 @@ def narrative_summary(n: Narrative) -> dict[str, Any]:
     }
 
 
-def list_narratives(session: Session, *, status: str | None = None, q: str | None = None, limit: int = 50,
-                    after: tuple[str | None, int] | None = None) -> list[dict[str, Any]]:
-    """Live narratives by most recent activity (undated last), keyset-paginated on (last_seen_at, id)."""
-    query: Select[Any] = select(Narrative)
-    query = query.where(Narrative.status == status) if status else query.where(Narrative.status.in_(LIVE))
-    if q:
-        like = f"%{q.strip().lower()}%"
-        query = query.where(or_(func.lower(Narrative.label).like(like), func.lower(Narrative.description).like(like)))
+def by_recent_activity(query: Select[Any], after: tuple[str | None, int] | None) -> Select[Any]:
+    """Order narratives by last activity (undated last), continuing after the keyset ``after``."""
     if after is not None:
         last_seen, last_id = after
         if last_seen is None:
@@ -53,7 +47,18 @@ def list_narratives(session: Session, *, status: str | None = None, q: str | Non
             query = query.where(or_(Narrative.last_seen_at < seen,
                                     and_(Narrative.last_seen_at == seen, Narrative.id < last_id),
                                     Narrative.last_seen_at.is_(None)))
-    query = query.order_by(Narrative.last_seen_at.desc().nulls_last(), Narrative.id.desc()).limit(limit)
+    return query.order_by(Narrative.last_seen_at.desc().nulls_last(), Narrative.id.desc())
+
+
+def list_narratives(session: Session, *, status: str | None = None, q: str | None = None, limit: int = 50,
+                    after: tuple[str | None, int] | None = None) -> list[dict[str, Any]]:
+    """Live narratives by most recent activity (undated last), keyset-paginated on (last_seen_at, id)."""
+    query: Select[Any] = select(Narrative)
+    query = query.where(Narrative.status == status) if status else query.where(Narrative.status.in_(LIVE))
+    if q:
+        like = f"%{q.strip().lower()}%"
+        query = query.where(or_(func.lower(Narrative.label).like(like), func.lower(Narrative.description).like(like)))
+    query = by_recent_activity(query, after).limit(limit)
     return [narrative_summary(n) for n in session.scalars(query)]
 
 
@@ -465,16 +470,7 @@ def overview_narratives(session: Session, flt: StatementFilter, *, limit: int = 
         query = query.where(select(Assignment.id).join(Statement, Statement.id == Assignment.statement_id)
                             .where(Assignment.narrative_id == Narrative.id, Assignment.state.in_(CURRENT),
                                    *clauses).exists())
-    if after is not None:
-        last_seen, last_id = after
-        if last_seen is None:
-            query = query.where(Narrative.last_seen_at.is_(None), Narrative.id < last_id)
-        else:
-            seen = datetime.fromisoformat(last_seen)
-            query = query.where(or_(Narrative.last_seen_at < seen,
-                                    and_(Narrative.last_seen_at == seen, Narrative.id < last_id),
-                                    Narrative.last_seen_at.is_(None)))
-    query = query.order_by(Narrative.last_seen_at.desc().nulls_last(), Narrative.id.desc()).limit(limit)
+    query = by_recent_activity(query, after).limit(limit)
     return [narrative_summary(n) for n in session.scalars(query)]
 
 
