@@ -4,10 +4,13 @@ Builds (once, cached under bench/results/, git-ignored) a SQLite database of 100
 statements through the real code paths (``jobs.store_stream``, ``embed.embed_pending`` with the
 synthetic embedder of ``scale_bench.py``, full discovery through ``jobs.cluster``), starts
 ``tracker serve`` (waitress) on a free loopback port with ``auth.public_read=true``, warms it up,
-then drives N concurrent keep-alive clients (threads, ``http.client``) for a bounded time per target:
+then drives N concurrent keep-alive clients (threads, ``http.client``; ``Accept-Encoding: gzip`` as browsers
+and ``requests`` send it, bodies decoded in the client, ``--identity`` to ask for none) for a bounded time
+per target:
 
   overview    /
-  narrative   /narratives/<id>, rotating among the 20 largest narratives
+  narrative   /narratives/<id> then its /narratives/<id>/chart.json (what the page's script fetches),
+              timed together as one page view, rotating among the 20 largest narratives
   api         /api/narratives, /api/narratives/<id>, /api/narratives/<id>/timeline (same 20)
 
 Clients are closed-loop: each sends its next request as soon as the previous one answered
@@ -21,6 +24,7 @@ p95 <= 200 ms and exits non-zero on any FAIL.
 from __future__ import annotations
 
 import argparse
+import gzip
 import http.client
 import json
 import os
@@ -149,22 +153,32 @@ class Results:
                 self.first_error = self.first_error or why
 
 
-def client(port: int, urls: list[str], offset: int, stop_at: float, think: float, out: Results,
-           budget: threading.Semaphore) -> None:
+def fetch(conn: http.client.HTTPConnection, url: str, accept: str) -> tuple[int, bytes]:
+    """One GET on a kept-alive connection; a gzipped body is decoded, as a browser would (and billed)."""
+    conn.request("GET", url, headers={"Connection": "keep-alive", "Accept-Encoding": accept})
+    resp = conn.getresponse()
+    body = resp.read()
+    if resp.getheader("Content-Encoding") == "gzip":
+        body = gzip.decompress(body)
+    return resp.status, body
+
+
+def client(port: int, views: list[tuple[str, ...]], offset: int, stop_at: float, think: float, out: Results,
+           budget: threading.Semaphore, accept: str) -> None:
+    """Closed loop over ``views``; a view is one or more requests made in turn and timed together."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     i = offset
     while time.monotonic() < stop_at and budget.acquire(blocking=False):
-        url = urls[i % len(urls)]
+        view = views[i % len(views)]
         i += 1
         started = time.perf_counter()
         try:
-            conn.request("GET", url, headers={"Connection": "keep-alive"})
-            resp = conn.getresponse()
-            resp.read()
+            statuses = [(fetch(conn, url, accept)[0], url) for url in view]
             elapsed = time.perf_counter() - started
-            out.add(elapsed, resp.status == 200, f"{resp.status} on {url}")
+            bad = [f"{status} on {url}" for status, url in statuses if status != 200]
+            out.add(elapsed, not bad, "; ".join(bad))
         except (OSError, http.client.HTTPException) as exc:
-            out.add(0.0, False, f"{type(exc).__name__} on {url}")
+            out.add(0.0, False, f"{type(exc).__name__} on {view}")
             conn.close()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         if think:
@@ -172,11 +186,13 @@ def client(port: int, urls: list[str], offset: int, stop_at: float, think: float
     conn.close()
 
 
-def drive(port: int, urls: list[str], clients: int, seconds: float, think: float) -> Results:
+def drive(port: int, views: list[tuple[str, ...]], clients: int, seconds: float, think: float,
+          accept: str) -> Results:
     out = Results()
     stop_at = time.monotonic() + seconds
     budget = threading.Semaphore(MAX_REQUESTS_PER_TARGET)
-    workers = [threading.Thread(target=client, args=(port, urls, k, stop_at, think, out, budget), daemon=True)
+    workers = [threading.Thread(target=client, args=(port, views, k, stop_at, think, out, budget, accept),
+                                daemon=True)
                for k in range(clients)]
     for w in workers:
         w.start()
@@ -201,11 +217,13 @@ def warm(port: int, urls: list[str]) -> None:
     conn.close()
 
 
-def targets(ids: list[int]) -> dict[str, list[str]]:
-    api = []
+def targets(ids: list[int]) -> dict[str, list[tuple[str, ...]]]:
+    """Views per target. A narrative page view is the page and the chart data its script then fetches."""
+    api: list[tuple[str, ...]] = []
     for nid in ids:
-        api += ["/api/narratives", f"/api/narratives/{nid}", f"/api/narratives/{nid}/timeline"]
-    return {"overview": ["/"], "narrative": [f"/narratives/{nid}" for nid in ids], "api": api}
+        api += [("/api/narratives",), (f"/api/narratives/{nid}",), (f"/api/narratives/{nid}/timeline",)]
+    return {"overview": [("/",)], "narrative": [(f"/narratives/{nid}", f"/narratives/{nid}/chart.json") for nid in ids],
+            "api": api}
 
 
 def main() -> int:
@@ -217,6 +235,8 @@ def main() -> int:
     parser.add_argument("--think", type=float, default=0.0, help="pause of each client between requests, s")
     parser.add_argument("--only", choices=("overview", "narrative", "api"), action="append",
                         help="run only these targets (repeatable)")
+    parser.add_argument("--identity", action="store_true",
+                        help="ask for uncompressed bodies (default: Accept-Encoding: gzip, as browsers send)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached database")
     parser.add_argument("--build-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -236,17 +256,19 @@ def main() -> int:
     try:
         plan = targets(ids)
         started = time.perf_counter()
-        for urls in plan.values():
-            warm(port, urls)
+        for views in plan.values():
+            warm(port, [url for view in views for url in view])
+        accept = "identity" if args.identity else "gzip"
         print(f"web load: {args.n:,} statements, {args.clients} clients, {args.seconds:.0f} s per target, "
-              f"waitress threads {args.threads}, think {args.think:g} s (warm-up {time.perf_counter() - started:.1f} s)")
+              f"waitress threads {args.threads}, think {args.think:g} s, Accept-Encoding: {accept} "
+              f"(warm-up {time.perf_counter() - started:.1f} s)")
         print(f"  {'target':<10} {'requests':>8} {'errors':>6} {'req/s':>7} {'median':>8} {'p95':>8} {'p99':>8}"
               f"   target p95 <= {TARGET_P95_MS:.0f} ms")
-        for name, urls in plan.items():
+        for name, views in plan.items():
             if args.only and name not in args.only:
                 continue
             started = time.perf_counter()
-            res = drive(port, urls, args.clients, args.seconds, args.think)
+            res = drive(port, views, args.clients, args.seconds, args.think, accept)
             elapsed = time.perf_counter() - started
             lat = [x * 1000 for x in res.latencies]
             if not lat:

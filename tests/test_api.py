@@ -6,6 +6,8 @@ The helpers at the top (``make_app``, ``add_user``, ``seed``) are shared by the 
 
 from __future__ import annotations
 
+import gzip
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -169,6 +171,22 @@ def test_timeline_route_returns_the_timeline_document(client: FlaskClient, data:
     r = get(client, f"/api/narratives/{data.narratives[0]}/timeline", data.tokens["viewer"])
     assert r.status_code == 200
     assert {e["statement_id"] for e in r.json["events"]} == set(data.statements[:3])
+
+
+def test_timeline_is_gzipped_for_clients_that_accept_it_and_revalidated_by_etag(
+    client: FlaskClient, data: Seeded
+) -> None:
+    url = f"/api/narratives/{data.narratives[0]}/timeline"
+    plain = get(client, url, data.tokens["viewer"])
+    zipped = client.get(url, headers={**bearer(data.tokens["viewer"]), "Accept-Encoding": "gzip, deflate"})
+    assert "Content-Encoding" not in plain.headers and zipped.headers["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(zipped.get_data())) == plain.json
+    assert "Accept-Encoding" in zipped.headers["Vary"] and plain.headers["ETag"] != zipped.headers["ETag"]
+    for response in (plain, zipped):
+        again = client.get(url, headers={**bearer(data.tokens["viewer"]), "If-None-Match": response.headers["ETag"],
+                                         "Accept-Encoding": response.headers.get("Content-Encoding", "identity")})
+        assert again.status_code == 304 and again.get_data() == b""
+    assert client.get(url, headers={"If-None-Match": plain.headers["ETag"]}).status_code == 401  # auth first
 
 
 # ---------------------------------------------------------------- statements, search, actors

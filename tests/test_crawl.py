@@ -123,7 +123,7 @@ def assert_no_markup_from_data(url: str, html: str) -> None:
 def links(base: str, html: str) -> list[str]:
     out = []
     for tag, attrs in tags_of(html).tags:
-        href = attrs.get("href") if tag == "a" else None
+        href = attrs.get("href") if tag == "a" else attrs.get("data-src")  # data-src: what a script fetches
         if not href or href.startswith("#"):
             continue
         target = urljoin("http://localhost" + base, href)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import gzip
 import io
 import json
 import re
@@ -129,10 +130,13 @@ def tags_of(html: str) -> Tags:
     return parser
 
 
-def chart_data(html: str) -> dict[str, Any]:
-    blocks = tags_of(html).data_blocks
-    assert len(blocks) == 1, "expected one chart data block"
-    return json.loads(blocks[0])  # type: ignore[no-any-return]
+def chart_data(client: FlaskClient, html: str) -> dict[str, Any]:
+    """The chart data the page's script fetches (named by #chart-data's data-src)."""
+    holders = [a for _t, a in tags_of(html).tags if a.get("id") == "chart-data"]
+    assert len(holders) == 1, "expected one chart data holder"
+    response = client.get(holders[0]["data-src"] or "")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    return response.get_json()  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------- overview
@@ -189,12 +193,27 @@ def test_overview_pages_by_keyset_without_repeats(client: FlaskClient, monkeypat
 
 
 def test_narrative_page_carries_chart_data_with_the_first_mover(client: FlaskClient, app: Flask) -> None:
-    data = chart_data(page(client, f"/narratives/{biolabs_id(app)}"))
+    data = chart_data(client, page(client, f"/narratives/{biolabs_id(app)}"))
     first = [e for e in data["events"] if e["first"]]
     assert [e["actor"] for e in first] == ["Dmitry Medvedev"]
     assert {"RU", "CN"} <= {e["country"] for e in data["events"]}
     assert data["edges"] and all(e["from"] != e["to"] for e in data["edges"])
     assert all(e["text"] for e in data["events"])
+
+
+def test_chart_data_stays_out_of_the_page_and_is_served_gzipped_and_revalidated(
+    client: FlaskClient, app: Flask
+) -> None:
+    html = page(client, f"/narratives/{biolabs_id(app)}")
+    url = next(a for _t, a in tags_of(html).tags if a.get("id") == "chart-data")["data-src"] or ""
+    plain = client.get(url)
+    assert plain.get_json()["events"] and not tags_of(html).data_blocks  # fetched, not inlined in the page
+    zipped = client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip" and len(zipped.get_data()) < len(plain.get_data())
+    assert json.loads(gzip.decompress(zipped.get_data())) == plain.get_json()
+    assert client.get(url, headers={"If-None-Match": plain.headers["ETag"]}).status_code == 304
+    assert client.get(url, headers={"If-None-Match": '"another-version"'}).status_code == 200
+    assert client.get("/narratives/999999/chart.json").status_code == 404
 
 
 def test_narrative_page_loads_plotly_from_this_server(client: FlaskClient, app: Flask) -> None:
@@ -272,7 +291,7 @@ def test_keyword_search_matches_text_and_respects_country(client: FlaskClient) -
 
 def test_statement_page_shows_its_narrative_score_and_similar_statements(client: FlaskClient, app: Flask) -> None:
     nid = biolabs_id(app)
-    medvedev = chart_data(page(client, f"/narratives/{nid}"))["events"][0]["id"]
+    medvedev = chart_data(client, page(client, f"/narratives/{nid}"))["events"][0]["id"]
     html = page(client, f"/statements/{medvedev}")
     assert f'href="/narratives/{nid}"' in html
     assert re.search(r'<td class="num">0\.\d{3}</td>', html), "no score shown"

@@ -59,6 +59,7 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "GET /narratives/<int:narrative_id>": (302, 200, 200, 200),
     "GET /narratives/<int:narrative_id>/timeline.csv": (302, 200, 200, 200),
     "GET /narratives/<int:narrative_id>/timeline.json": (302, 200, 200, 200),
+    "GET /narratives/<int:narrative_id>/chart.json": (302, 200, 200, 200),
     "GET /assets/plotly.min.js": (200, 200, 200, 200),
     "GET /statements": (302, 200, 200, 200),
     "GET /statements/<int:statement_id>": (302, 200, 200, 200),

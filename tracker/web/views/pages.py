@@ -24,6 +24,7 @@ from tracker.analysis.spread import detect_bursts, to_utc
 from tracker.export import neutralise
 from tracker.web import read_session, state
 from tracker.web.auth import access
+from tracker.web.bodies import Body, make_body, send_body
 from tracker.web.cache import LRU, data_version, render_cached
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ BADGE_FLAGS = ("emerging", "surging", "resurgent", "dormant")
 
 
 _timelines = LRU(64)
+_chart_bodies = LRU(64)  # chart.json per (narrative, data version)
+_export_bodies = LRU(16)  # timeline.json downloads, likewise
 _activity = LRU(256)
 _axis = LRU(8)
 _choices = LRU(8)
@@ -242,6 +245,24 @@ def narrative(narrative_id: int) -> str:
                          lambda: _narrative_vars(session, narrative_id, version))
 
 
+@bp.get("/narratives/<int:narrative_id>/chart.json")
+@access("read")
+def chart_json(narrative_id: int) -> Response:
+    """The narrative page's chart data, apart from its HTML: the page stays small however many
+    statements a narrative holds, and the browser revalidates this by ETag instead of downloading it."""
+    session = read_session()
+    version = data_version(session)
+
+    def make() -> Body | None:
+        doc = cached_timeline(session, narrative_id, version)
+        return None if doc is None else make_body(json.dumps(chart_data(doc), ensure_ascii=False).encode("utf-8"))
+
+    body = _chart_bodies.get((narrative_id, version), make)
+    if body is None:
+        abort(404)
+    return send_body(body, "application/json")
+
+
 def _narrative_vars(session: Any, narrative_id: int, version: tuple[Any, ...]) -> dict[str, Any]:
     detail = queries.narrative_detail(session, narrative_id)
     if detail is None:
@@ -296,8 +317,17 @@ def timeline_csv(narrative_id: int) -> Response:
 @bp.get("/narratives/<int:narrative_id>/timeline.json")
 @access("read")
 def timeline_json(narrative_id: int) -> Response:
-    doc = _timeline_or_404(narrative_id)
-    return Response(json.dumps(doc, ensure_ascii=False), mimetype="application/json", headers={
+    session = read_session()
+    version = data_version(session)
+
+    def make() -> Body | None:
+        doc = cached_timeline(session, narrative_id, version)
+        return None if doc is None else make_body(json.dumps(doc, ensure_ascii=False).encode("utf-8"))
+
+    body = _export_bodies.get((narrative_id, version), make)
+    if body is None:
+        abort(404)
+    return send_body(body, "application/json", headers={
         "Content-Disposition": f'attachment; filename="narrative-{narrative_id}-timeline.json"'})
 
 
