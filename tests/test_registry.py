@@ -183,6 +183,22 @@ def test_two_distinct_narratives_put_in_one_cluster_keep_their_ids(db: Database,
     assert report.merged == 0 and current(db) == before
 
 
+def test_a_member_stays_at_a_similarity_too_low_to_join_but_not_below_the_merge_rule(
+    db: Database, config: Config
+) -> None:
+    """Hysteresis: staying needs the merge similarity (0.3), joining needs discovery_assign_threshold (0.4)."""
+    cfg = narratives_cfg(config, merge_threshold=0.3, discovery_assign_threshold=0.4)
+    g = group(db, {0: 6})
+    edge, far = add(db, [axis((0, 0.36), (5, 0.933)), axis((0, 0.25), (6, 0.968))], prefix="edge")
+    run_discovery(db, cfg, MODEL, estimator=fixed({0: [*g[0], edge, far]}))
+    nid = current(db)[g[0][0]]
+    assert current(db)[edge] == nid and current(db)[far] == nid
+    run_discovery(db, cfg, MODEL, estimator=fixed({0: g[0], -1: [edge, far]}))
+    after = current(db)
+    assert after.get(edge) == nid, "a member at 0.36 from its narrative left it"
+    assert far not in after, "a member at 0.25 stayed, below the merge rule"
+
+
 def test_narrative_whose_statements_are_gone_is_retired(db: Database, config: Config) -> None:
     cfg = narratives_cfg(config)
     g = group(db, {0: 6, 1: 6})

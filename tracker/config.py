@@ -49,7 +49,7 @@ class NarrativesConfig:
     suggest_threshold: float = 0.48  # between this and auto: suggested for the tagging queue
     min_size: int = 5  # smallest group discovery turns into a narrative
     merge_threshold: float = 0.3  # micro-clusters merge while their statements' average cosine stays above this
-    discovery_assign_threshold: float = 0.3  # cosine a statement needs to a narrative to join it in discovery
+    discovery_assign_threshold: float = 0.4  # cosine a statement needs to a narrative to join it in discovery
     n_micro: int = 0  # micro-clusters before merging; 0 = 8 * sqrt(statements), at most 2000
     random_state: int = 0
     match_overlap: float = 0.3  # Jaccard of members for a new cluster to keep an old narrative's id

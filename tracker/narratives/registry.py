@@ -235,6 +235,8 @@ class _Plan:
     def _stick(self) -> None:
         """Hysteresis: an automatically assigned statement stays in its live narrative unless the
         new clustering puts it somewhere clearly closer (by more than ``STICKY_MARGIN`` cosine).
+        Staying needs only the merge similarity (``merge_threshold``, 0.3), joining needs the higher
+        ``discovery_assign_threshold`` (0.4): a lower bar to stay than to enter is the hysteresis.
 
         Re-clustering from scratch moves statements that sit between two narratives back and forth
         (on EUvsDisinfo only ~73% would keep their id even with the best possible matching); a move
@@ -249,7 +251,8 @@ class _Plan:
             x = self.state.X[self.row[s]]
             own = float(x @ self.centroid[nid])
             other = float(x @ self.centroid[key]) if key is not None and key in self.centroid else -1.0
-            if own >= self.cfg.discovery_assign_threshold and own >= other - STICKY_MARGIN:
+            keep_bar = min(self.cfg.merge_threshold, self.cfg.discovery_assign_threshold)
+            if own >= keep_bar and own >= other - STICKY_MARGIN:
                 stays[nid].append(s)
         for nid, sids in stays.items():
             if nid in self.matched or (len(sids) >= self.cfg.min_size and not self._merges(nid)):
