@@ -173,6 +173,19 @@ def test_timeline_route_returns_the_timeline_document(client: FlaskClient, data:
     assert {e["statement_id"] for e in r.json["events"]} == set(data.statements[:3])
 
 
+def test_timeline_sends_the_heaviest_edges_asked_for_and_counts_them_all(client: FlaskClient, data: Seeded) -> None:
+    url = f"/api/narratives/{data.narratives[0]}/timeline"
+    full = get(client, url + "?edges=all", data.tokens["viewer"]).json
+    assert full["edges_total"] == len(full["edges"]) >= 1
+    assert get(client, url, data.tokens["viewer"]).json == full  # under the default limit: the same document
+    none = get(client, url + "?edges=0", data.tokens["viewer"]).json
+    assert none["edges"] == [] and none["edges_total"] == full["edges_total"]
+    assert none["flows"] == full["flows"] and none["flows"]  # flows count every edge, sent or not
+    for bad in ("-1", "x", "1.5"):
+        r = get(client, url + f"?edges={bad}", data.tokens["viewer"])
+        assert r.status_code == 400 and r.json["error"]["field"] == "edges"
+
+
 def test_timeline_is_gzipped_for_clients_that_accept_it_and_revalidated_by_etag(
     client: FlaskClient, data: Seeded
 ) -> None:

@@ -121,3 +121,9 @@ def test_timeline_command_prints_the_document(env: dict[str, str]) -> None:
     assert {"narrative", "first_mover", "events", "actors", "flows", "bursts"} <= set(doc)
     csv_out = invoke(env, "timeline", nid, "--format", "csv").output
     assert next(csv.reader(io.StringIO(csv_out)))[0] == "statement_id"
+    assert doc["edges_total"] == len(doc["edges"]) >= 2  # the sample's narratives stay under the default 500
+    one = json.loads(invoke(env, "timeline", nid, "--edges", "1").output)
+    assert one["edges"] == doc["edges"][:1] and one["edges_total"] == doc["edges_total"]
+    assert json.loads(invoke(env, "timeline", nid, "--edges", "all").output) == doc
+    bad = CliRunner().invoke(main, ["timeline", nid, "--edges", "many"], env=env)
+    assert bad.exit_code == 2 and "--edges" in bad.output

@@ -216,6 +216,20 @@ def test_chart_data_stays_out_of_the_page_and_is_served_gzipped_and_revalidated(
     assert client.get("/narratives/999999/chart.json").status_code == 404
 
 
+def test_narrative_page_lists_the_first_actors_and_points_to_the_export_for_the_rest(
+    client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tracker.web.views import pages
+
+    monkeypatch.setattr(pages, "ACTORS_ON_PAGE", 3)
+    nid = biolabs_id(app)
+    html = page(client, f"/narratives/{nid}?page=1")  # a query string of its own: not a cached render
+    table = html.split('id="h-actors"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr>") == 1 + 3
+    assert re.search(r"The first 3 of (\d+) actors", table) and f"/narratives/{nid}/timeline.json" in table
+    assert "Dmitry Medvedev" in table  # the first mover comes first
+
+
 def test_narrative_page_loads_plotly_from_this_server(client: FlaskClient, app: Flask) -> None:
     html = page(client, f"/narratives/{biolabs_id(app)}")
     sources = [a.get("src") for t, a in tags_of(html).tags if t == "script" and a.get("src")]

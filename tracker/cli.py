@@ -308,21 +308,31 @@ def serve(app: AppContext, host: str | None, port: int | None) -> None:
     waitress_serve(web, host=host, port=port, threads=cfg.web.threads, ident="narrative-tracker")
 
 
+def _edge_limit(value: str) -> str:
+    if value != "all" and not value.isdigit():
+        raise click.BadParameter(f"must be a whole number or 'all', got {value!r}")
+    return value
+
+
 @main.command()
 @click.argument("narrative_id", type=int)
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True,
               help="json: the whole timeline document (as the API returns it); csv: its events.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+@click.option("--edges", default="500", show_default=True, callback=lambda _c, _p, v: _edge_limit(v),
+              help="Heaviest actor edges to include, or 'all' (edges_total counts them all); as the API's ?edges=.")
 @pass_app
-def timeline(app: AppContext, narrative_id: int, fmt: str, output: Path | None) -> None:
+def timeline(app: AppContext, narrative_id: int, fmt: str, output: Path | None, edges: str) -> None:
     """Who said a narrative first, who followed, how fast and across which countries."""
     from tracker import export as ex
     from tracker.analysis.load import narrative_timeline
+    from tracker.analysis.timeline import limit_edges
 
     with app.db.reader() as session:
         doc = narrative_timeline(session, narrative_id, app.config)
     if doc is None:
         raise click.ClickException(f"no narrative with id {narrative_id}")
+    doc = limit_edges(doc, None if edges == "all" else int(edges))
     out = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         if fmt == "json":

@@ -344,6 +344,19 @@ def build_timeline(
     }
 
 
+DEFAULT_EDGE_LIMIT = 500
+
+
+def limit_edges(doc: Mapping[str, Any], limit: int | None = DEFAULT_EDGE_LIMIT) -> dict[str, Any]:
+    """The document with only its ``limit`` heaviest actor edges (None: all) and ``edges_total``.
+
+    Why: the actor graph grows with the square of the actors; a narrative of 3,500 statements by
+    1,600 actors has 76,000 edges, 11 of its 12.5 MB of JSON. Flows and actors still count every edge.
+    """
+    edges = doc["edges"]
+    return {**doc, "edges": edges if limit is None else edges[:limit], "edges_total": len(edges)}
+
+
 def _counts(docs: Sequence[Mapping[str, Any]], bucket: str) -> dict[str, Any]:
     by_country: dict[str, Counter[str]] = defaultdict(Counter)
     by_kind: dict[str, Counter[str]] = defaultdict(Counter)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, time
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import func, select
 
 from tracker import accounts, audit, queries
@@ -24,7 +25,7 @@ from tracker.models import ACTOR_KINDS, NARRATIVE_STATUSES, ROLES, AuditEvent, S
 from tracker.web import read_session, state
 from tracker.web.auth import access, current_user
 from tracker.web.bodies import Body, make_body, send_body
-from tracker.web.cache import LRU
+from tracker.web.cache import LRU, data_version
 from tracker.web.errors import ApiError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -35,6 +36,19 @@ MAX_LIMIT = 200
 
 #: Serialised (and gzipped) timeline documents, ~1 MB at 1M statements, per (narrative, data version).
 _timeline_bodies = LRU(64)
+#: Other read answers that depend on the data alone (narrative listings and details), per data version.
+_read_bodies = LRU(512)
+
+
+def cached_json(key: Hashable, make: Callable[[], Any]) -> Response:
+    """A read answer that depends on the data alone, built once per data version, sent by ``send_body``.
+
+    Call it after checking the arguments and before any read: ``data_version`` restarts the
+    request's reading snapshot. An error raised by ``make`` (e.g. 404) is raised, never cached.
+    """
+    version = data_version(read_session())
+    body = _read_bodies.get((key, version), lambda: make_body(jsonify(make()).get_data()))
+    return send_body(body, "application/json")
 
 
 # ---------------------------------------------------------------- input checking
@@ -111,6 +125,15 @@ def parse_time(value: str, field: str, *, end_of_day: bool = False, status: int 
 def arg_time(name: str, *, end_of_day: bool = False) -> datetime | None:
     value = arg_str(name, max_len=40)
     return None if value is None else parse_time(value, name, end_of_day=end_of_day)
+
+
+def edge_limit_arg() -> int | None:
+    """``edges``: how many of a timeline's heaviest actor edges to send; ``all`` for every one."""
+    from tracker.analysis.timeline import DEFAULT_EDGE_LIMIT
+
+    if request.args.get("edges") == "all":
+        return None
+    return arg_int("edges", lo=0, hi=MAX_ID, default=DEFAULT_EDGE_LIMIT)
 
 
 def limit_arg(default: int | None = None) -> int:
@@ -249,36 +272,44 @@ def whoami() -> Any:
 @access("read")
 def narratives() -> Any:
     limit = limit_arg()
-    items = queries.search_narratives(
-        read_session(), status=arg_choice("status", NARRATIVE_STATUSES), country=arg_str("country", max_len=8),
-        actor=arg_int("actor"), since=arg_time("since"), until=arg_time("until", end_of_day=True),
-        q=arg_str("q"), limit=limit + 1, after=decode_cursor("time"))
-    return jsonify(page(items, limit, time_key("last_seen_at")))
+    args = {"status": arg_choice("status", NARRATIVE_STATUSES), "country": arg_str("country", max_len=8),
+            "actor": arg_int("actor"), "since": arg_time("since"), "until": arg_time("until", end_of_day=True),
+            "q": arg_str("q"), "after": decode_cursor("time")}
+
+    def make() -> Any:
+        items = queries.search_narratives(read_session(), limit=limit + 1, **args)
+        return page(items, limit, time_key("last_seen_at"))
+
+    return cached_json(("narratives", request.query_string), make)
 
 
 @bp.get(f"/narratives/<{ID}:narrative_id>")
 @access("read")
 def narrative(narrative_id: int) -> Any:
-    detail = queries.narrative_detail(read_session(), narrative_id)
-    if detail is None:
-        raise not_found("narrative", narrative_id)
-    return jsonify(detail)
+    def make() -> Any:
+        detail = queries.narrative_detail(read_session(), narrative_id)
+        if detail is None:
+            raise not_found("narrative", narrative_id)
+        return detail
+
+    return cached_json(("narrative", narrative_id), make)
 
 
 @bp.get(f"/narratives/<{ID}:narrative_id>/timeline")
 @access("read")
 def narrative_timeline(narrative_id: int) -> Any:
-    from tracker.web.cache import data_version
+    from tracker.analysis.timeline import limit_edges
     from tracker.web.views.pages import cached_timeline
 
+    edges = edge_limit_arg()
     session = read_session()
     version = data_version(session)
 
     def make() -> Body | None:
         doc = cached_timeline(session, narrative_id, version)
-        return None if doc is None else make_body(jsonify(doc).get_data())
+        return None if doc is None else make_body(jsonify(limit_edges(doc, edges)).get_data())
 
-    body = _timeline_bodies.get((narrative_id, version), make)
+    body = _timeline_bodies.get((narrative_id, version, edges), make)
     if body is None:
         raise not_found("narrative", narrative_id)
     return send_body(body, "application/json")

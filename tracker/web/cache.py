@@ -68,21 +68,50 @@ class LRU:
 
 
 class SqliteWatcher:
-    """A generation number that grows whenever a commit lands in one SQLite database file."""
+    """A generation number that grows whenever a commit lands in one SQLite database file.
+
+    Every caller gets an answer from a ``PRAGMA data_version`` that *started after it asked*, so
+    nothing committed before a request can be missed, but concurrent callers share one query
+    (single flight): while a check runs, newcomers wait for the next one and all of them take its
+    answer. A plain lock around the query was a convoy under load: the sqlite call releases the
+    GIL, the lock holder then waits up to the 5 ms switch interval to get it back while every
+    other request thread queues behind it (1M-statement bench, overview at 50 clients: 280 req/s,
+    against 920 at 8 clients).
+    """
 
     def __init__(self, path: str) -> None:
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._started = 0  # checks begun
+        self._done = 0  # checks finished; check k's answer serves everyone who asked before it began
+        self._running = False
         self._seen: int | None = None
         self._generation = 0
 
     def generation(self) -> int:
-        with self._lock:
-            (value,) = self._conn.execute("PRAGMA data_version").fetchone()
-            if value != self._seen:
-                self._seen = value
-                self._generation += 1
-            return self._generation
+        with self._cond:
+            need = self._started + 1  # a check already running began before this call: not enough
+            while self._done < need:
+                if not self._running:
+                    self._running = True
+                    self._started += 1
+                    break
+                self._cond.wait()
+            else:
+                return self._generation
+        value: int | None = None
+        try:
+            (value,) = self._conn.execute("PRAGMA data_version").fetchone()  # the connection is ours alone now
+        finally:
+            with self._cond:
+                if value is not None and value != self._seen:
+                    self._seen = value
+                    self._generation += 1
+                if value is not None:
+                    self._done = self._started
+                self._running = False
+                self._cond.notify_all()
+        return self._generation
 
 
 class _Tracked:

@@ -84,7 +84,10 @@ SCHEMAS: dict[str, Any] = {
     }),
     "NarrativePage": _page("Narrative"),
     "Timeline": {"type": "object", "description": "the timeline document (see tracker.analysis.timeline)",
-                 "required": ["events"], "properties": {"events": {"type": "array", "items": {"type": "object"}}}},
+                 "required": ["events", "edges", "edges_total"], "properties": {
+                     "events": {"type": "array", "items": {"type": "object"}},
+                     "edges": {"type": "array", "items": {"type": "object"}},
+                     "edges_total": {"type": "integer", "minimum": 0}}},
     "Search": _obj(["query", "model", "items"], {"query": STR, "model": STR,
                                                   "items": {"type": "array", "items": _ref("Hit")}}),
     "Actor": _obj(["id", "name", "kind", "country", "is_outlet"], {
@@ -193,7 +196,10 @@ def paths() -> dict[str, Any]:
                              "status": {"enum": ["emerging", "active", "dormant", "archived"]}})),
         },
         "/api/narratives/{narrative_id}/timeline": {
-            "parameters": [nid], "get": _op("who said it first and who followed", 200, "Timeline", (404,))},
+            "parameters": [nid], "get": _op("who said it first and who followed", 200, "Timeline", (400, 404), params=[
+                _q("edges", {"anyOf": [{"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+                                       {"type": "string", "enum": ["all"]}]},
+                   "heaviest actor edges to include (default 500; 'all' for every one); edges_total counts them all")])},
         "/api/narratives/{narrative_id}/merge": {
             "parameters": [nid],
             "post": _op("merge this narrative into another (researcher)", 200, "NarrativeDetail", (404, 409, 422),

@@ -33,6 +33,9 @@ bp = Blueprint("pages", __name__)
 
 PAGE_SIZE = 25
 STATEMENTS_PER_PAGE = 50
+ACTORS_ON_PAGE = 100  # the first by appearance; the timeline exports list every actor
+CHART_EDGES = 400  # heaviest links drawn in the amplification graph
+CHART_ACTORS = 150  # earliest actors drawn besides those the drawn links need
 SPARK_BINS = 40
 SPARK_YEARS = 3
 BADGE_FLAGS = ("emerging", "surging", "resurgent", "dormant")
@@ -226,11 +229,12 @@ def chart_data(doc: dict[str, Any]) -> dict[str, Any]:
          "copy": e["syndicated_from"] is not None}
         for e in doc["events"] if e["published_at"] is not None
     ]
+    edges = [{"from": e["from"], "to": e["to"], "weight": e["weight"], "first_at": e["first_at"]}
+             for e in doc["edges"][:CHART_EDGES]]
+    linked = {e["from"] for e in edges} | {e["to"] for e in edges}
     actors = [{"name": a["actor"], "country": a["country"] or "unknown", "kind": a["kind"] or "unknown",
                "first_seen": a["first_seen"], "statements": a["statements"], "lag": human_lag(a["lag_seconds"])}
-              for a in doc["actors"] if a["first_seen"]]
-    edges = [{"from": e["from"], "to": e["to"], "weight": e["weight"], "first_at": e["first_at"]}
-             for e in doc["edges"][:400]]
+              for i, a in enumerate(doc["actors"]) if a["first_seen"] and (i < CHART_ACTORS or a["actor"] in linked)]
     return {"events": events, "actors": actors, "edges": edges, "edges_total": len(doc["edges"]),
             "statement_url": url_for("statements.statement", statement_id=0).rsplit("/", 1)[0] + "/"}
 
@@ -274,6 +278,7 @@ def _narrative_vars(session: Any, narrative_id: int, version: tuple[Any, ...]) -
     more = len(statements) > STATEMENTS_PER_PAGE
     labels = _history_labels(session, detail["history"])
     return {"n": detail, "doc": doc, "chart": chart_data(doc) if doc else None,
+            "actors_shown": doc["actors"][:ACTORS_ON_PAGE] if doc else [],
             "statements": statements[:STATEMENTS_PER_PAGE], "page": page, "more": more, "history_labels": labels}
 
 
