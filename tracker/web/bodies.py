@@ -5,6 +5,9 @@ megabyte of JSON. Building it once per data version was not enough: copying a me
 WSGI server for every request capped a 2-core machine at a few hundred requests per second. The
 gzipped copy (about a sixth of the size) is made once, next to the raw bytes, and a client that
 already holds the current version gets a bodiless 304.
+
+Only JSON data goes through here. HTML pages are not compressed: they carry CSRF tokens next to
+text reflected from the query string, the mix that compression side channels (BREACH) exploit.
 """
 
 from __future__ import annotations

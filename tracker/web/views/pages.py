@@ -36,6 +36,7 @@ STATEMENTS_PER_PAGE = 50
 ACTORS_ON_PAGE = 100  # the first by appearance; the timeline exports list every actor
 CHART_EDGES = 400  # heaviest links drawn in the amplification graph
 CHART_ACTORS = 150  # earliest actors drawn besides those the drawn links need
+HOVER_CHARS = 200  # of a statement's text in its chart hover (a click opens the statement)
 SPARK_BINS = 40
 SPARK_YEARS = 3
 BADGE_FLAGS = ("emerging", "surging", "resurgent", "dormant")
@@ -224,13 +225,12 @@ def chart_data(doc: dict[str, Any]) -> dict[str, Any]:
     first = doc["first_mover"]["statement_id"] if doc["first_mover"] else None
     events = [
         {"id": e["statement_id"], "t": e["published_at"], "actor": e["actor"] or e["outlet"] or "unknown",
-         "country": e["country"] or "unknown", "kind": e["kind"] or "unknown",
-         "text": e["text"][:280] + ("…" if len(e["text"]) > 280 else ""), "first": e["statement_id"] == first,
-         "copy": e["syndicated_from"] is not None}
+         "country": e["country"] or "unknown",
+         "text": e["text"][:HOVER_CHARS] + ("…" if len(e["text"]) > HOVER_CHARS else ""),
+         "first": e["statement_id"] == first, "copy": e["syndicated_from"] is not None}
         for e in doc["events"] if e["published_at"] is not None
     ]
-    edges = [{"from": e["from"], "to": e["to"], "weight": e["weight"], "first_at": e["first_at"]}
-             for e in doc["edges"][:CHART_EDGES]]
+    edges = [{"from": e["from"], "to": e["to"], "weight": e["weight"]} for e in doc["edges"][:CHART_EDGES]]
     linked = {e["from"] for e in edges} | {e["to"] for e in edges}
     actors = [{"name": a["actor"], "country": a["country"] or "unknown", "kind": a["kind"] or "unknown",
                "first_seen": a["first_seen"], "statements": a["statements"], "lag": human_lag(a["lag_seconds"])}
