@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from test_registry import MODEL, add, axis, current, fixed, group, narratives_cfg, near
 
 from tracker import jobs
 from tracker.config import Config
 from tracker.db import Database
-from tracker.models import Assignment, AuditEvent, Narrative
+from tracker.models import Assignment, AuditEvent, Narrative, Statement
 from tracker.narratives.assign import assign_pending, restore, snapshot, tag_statement
 from tracker.narratives.registry import refresh_narratives, run_discovery
 from tracker.narratives.vectors import centroid_from_bytes
@@ -126,3 +128,25 @@ def test_confirmations_pull_a_borderline_statement_over_the_auto_threshold(db: D
     second = add(db, [borderline])[0]
     assign_pending(db, cfg, MODEL)
     assert rows_of(db, second) == {nid: ("assigned", "auto")}
+
+
+def test_sizes_and_activity_dates_grow_with_joined_statements_as_a_recount_would(db: Database, config: Config) -> None:
+    _, home = setup_four(db, config)
+    new = add(db, [near(0, 100), near(0, 101), near(0, 102), near(1, 100)], prefix="dated")
+    dates = [datetime(2019, 1, 1, tzinfo=UTC), datetime(2030, 6, 1, tzinfo=UTC), None, datetime(2021, 3, 3, tzinfo=UTC)]
+    with db.transaction() as session:
+        for sid, when in zip(new, dates, strict=True):
+            session.execute(update(Statement).where(Statement.id == sid).values(published_at=when))
+    assert assign_pending(db, narratives_cfg(config), MODEL).assigned == 4
+    with db.reader() as session:
+        for nid in (home[0], home[1], home[2]):
+            row = session.get(Narrative, nid)
+            assert row is not None
+            recount = session.execute(
+                select(func.count(Assignment.id), func.min(Statement.published_at), func.max(Statement.published_at))
+                .join(Statement, Statement.id == Assignment.statement_id)
+                .where(Assignment.narrative_id == nid, Assignment.state.in_(("assigned", "confirmed")))).one()
+            assert (row.size, row.first_seen_at, row.last_seen_at) == tuple(recount)
+        grown = session.get(Narrative, home[0])
+        assert grown is not None and grown.size == 9
+        assert (grown.first_seen_at.year, grown.last_seen_at.year) == (2019, 2030)  # type: ignore[union-attr]

