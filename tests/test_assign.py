@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 from sqlalchemy import func, select, update
-from test_registry import MODEL, add, axis, current, fixed, group, narratives_cfg, near
 
+from tests.vectors import MODEL, add, axis, current, fixed, group, narratives_cfg, near
 from tracker import jobs
 from tracker.config import Config
 from tracker.db import Database

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.test_api import Seeded, bearer, make_app, seed
+from tests.webdata import Seeded, bearer, make_app, seed
 from tracker import accounts, queries
 from tracker.config import Config
 from tracker.db import Database

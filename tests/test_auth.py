@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.test_api import PASSWORD, add_user, bearer, make_app
+from tests.webdata import PASSWORD, add_user, bearer, make_app
 from tracker import accounts
 from tracker.cli import main
 from tracker.config import Config

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.test_dashboard_pages import build_demo, demo_config, demo_root
+from tests.demo import build_demo, demo_config, demo_root
 from tracker import accounts, export
 from tracker.config import Config
 from tracker.db import Database

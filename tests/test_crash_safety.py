@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from httpfixture import FixtureServer
 from sqlalchemy import func, select
-from test_ingest_integration import Validated, add, ingest_config, ingest_env, numbered_items, rss
 
+from tests.ingestkit import Validated, add, ingest_config, ingest_env, numbered_items, rss
 from tracker.db import Database
 from tracker.ingest.sources import claim_next
 from tracker.models import Source, Statement

@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.test_dashboard_pages import Tags, build_demo, create, demo_config, demo_root, tags_of
+from tests.demo import Tags, build_demo, create, demo_config, demo_root, tags_of
 from tracker import jobs
 from tracker.models import Actor, Assignment, Narrative, Statement
 

@@ -1,6 +1,6 @@
 """Dashboard pages over the sample corpus as `make demo` builds it: overview, narrative, statements, actors.
 
-The demo database is built once per test process (about 20 s) and shared with ``test_crawl.py``.
+The demo database (tests/demo.py) is built once per test process (about 20 s) and shared with ``test_crawl.py``.
 """
 
 from __future__ import annotations
@@ -11,9 +11,6 @@ import gzip
 import io
 import json
 import re
-import tomllib
-from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,50 +18,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tracker import jobs
-from tracker.actors import apply_alias_rules
-from tracker.config import Config, load_config
-from tracker.db import Database, ensure_schema
-from tracker.sample import corpus_path
-
-SAMPLE = Path(corpus_path()).parent
-_BUILT: dict[Path, Path] = {}
-
-
-def build_demo(root: Path) -> Path:
-    """The demo data folder under ``root``, built on first use in this process."""
-    if root not in _BUILT:
-        folder = root / "demo-data"
-        cfg = demo_config(folder)
-        db = Database(cfg.database_url)
-        ensure_schema(db)
-        jobs.import_file(db, cfg, corpus_path())
-        with db.transaction() as session:
-            apply_alias_rules(session, tomllib.loads((SAMPLE / "aliases.toml").read_text(encoding="utf-8"))["aliases"])
-        jobs.run_pipeline(db, cfg)
-        db.dispose()
-        _BUILT[root] = folder
-    return _BUILT[root]
-
-
-def demo_config(folder: Path) -> Config:
-    return load_config(SAMPLE / "demo.toml", env={"TRACKER_DATA_DIR": str(folder)}).replace(auth={"public_read": True})
-
-
-def demo_root(factory: pytest.TempPathFactory) -> Path:
-    return factory.getbasetemp() / "dashboard-demo"
+from tests.demo import build_demo, create, demo_config, demo_root, tags_of
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     cfg = demo_config(build_demo(demo_root(tmp_path_factory)))
     return create(cfg)
-
-
-def create(cfg: Config) -> Flask:
-    from tracker.web import create_app
-
-    return create_app(cfg, db=Database(cfg.database_url))
 
 
 @pytest.fixture
@@ -103,31 +63,6 @@ def actor_id(app: Flask, name: str) -> int:
         found = session.scalar(select(Actor.id).where(Actor.name == name))
     assert found is not None, name
     return int(found)
-
-
-class Tags(HTMLParser):
-    """Every start tag with its attributes, as the browser would see them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.data_blocks: list[str] = []
-        self._in_json = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-        self._in_json = tag == "script" and dict(attrs).get("type") == "application/json"
-
-    def handle_data(self, data: str) -> None:
-        if self._in_json:
-            self.data_blocks.append(data)
-            self._in_json = False
-
-
-def tags_of(html: str) -> Tags:
-    parser = Tags()
-    parser.feed(html)
-    return parser
 
 
 def chart_data(client: FlaskClient, html: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.test_dashboard_pages import build_demo, demo_config, demo_root
+from tests.demo import build_demo, demo_config, demo_root
 from tracker import accounts
 from tracker.db import Database
 from tracker.embed import HashingEmbedder

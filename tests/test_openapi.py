@@ -13,7 +13,7 @@ import re
 import pytest
 from flask import Flask
 
-from tests.test_api import make_app, seed
+from tests.webdata import make_app, seed
 from tracker.config import Config
 from tracker.db import Database
 

@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.test_api import PASSWORD, bearer, make_app, seed
+from tests.webdata import PASSWORD, bearer, make_app, seed
 from tracker.config import Config
 from tracker.db import Database
 from tracker.web.auth import endpoint_access

@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 from httpfixture import FixtureServer
 from sqlalchemy import func, select
-from test_ingest_integration import Validated, add, ingest_config, ingest_env, numbered_items, rss
 
+from tests.ingestkit import Validated, add, ingest_config, ingest_env, numbered_items, rss
 from tracker.cli import main
 from tracker.db import Database
 from tracker.models import Assignment, Embedding, JobRun, Narrative, Source, Statement

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from test_registry import MODEL, DictEmbedder, add, axis, current, group, narratives_cfg
 
+from tests.vectors import MODEL, DictEmbedder, add, axis, current, group, narratives_cfg
 from tracker.config import Config
 from tracker.db import Database
 from tracker.models import Assignment, Narrative, NarrativeEvent

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from tests.test_api import make_app, seed
+from tests.webdata import make_app, seed
 from tracker.config import Config
 from tracker.db import Database
 from tracker.ingest.drafts import StatementDraft

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.test_api import bearer, make_app, seed
+from tests.webdata import bearer, make_app, seed
 from tracker.config import Config
 from tracker.db import Database
 from tracker.ingest.drafts import StatementDraft
