@@ -20,17 +20,21 @@ SAMPLE = Path(corpus_path()).parent
 _BUILT: dict[Path, Path] = {}
 
 
+def load_demo(db: Database, cfg: Config) -> None:
+    """What `make demo` does to a fresh database: the sample corpus, its alias rules, the pipeline."""
+    ensure_schema(db)
+    jobs.import_file(db, cfg, corpus_path())
+    with db.transaction() as session:
+        apply_alias_rules(session, tomllib.loads((SAMPLE / "aliases.toml").read_text(encoding="utf-8"))["aliases"])
+    jobs.run_pipeline(db, cfg)
+
+
 def build_demo(root: Path) -> Path:
     """The demo data folder under ``root``, built on first use in this process."""
     if root not in _BUILT:
         folder = root / "demo-data"
-        cfg = demo_config(folder)
-        db = Database(cfg.database_url)
-        ensure_schema(db)
-        jobs.import_file(db, cfg, corpus_path())
-        with db.transaction() as session:
-            apply_alias_rules(session, tomllib.loads((SAMPLE / "aliases.toml").read_text(encoding="utf-8"))["aliases"])
-        jobs.run_pipeline(db, cfg)
+        db = Database(demo_config(folder).database_url)
+        load_demo(db, demo_config(folder))
         db.dispose()
         _BUILT[root] = folder
     return _BUILT[root]

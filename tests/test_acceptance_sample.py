@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
+from tests.demo import SAMPLE, load_demo
 from tracker import export, jobs
-from tracker.actors import apply_alias_rules
 from tracker.analysis.load import narrative_timeline
 from tracker.config import Config, load_config
-from tracker.db import Database, ensure_schema
+from tracker.db import Database
 from tracker.sample import corpus_path
-
-SAMPLE = Path(corpus_path()).parent
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +20,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Database, Config]:
     folder = tmp_path_factory.mktemp("demo")
     cfg = load_config(SAMPLE / "demo.toml", env={"TRACKER_DATA_DIR": str(folder)})
     db = Database(cfg.database_url)
-    ensure_schema(db)
-    jobs.import_file(db, cfg, corpus_path())
-    import tomllib
-
-    with db.transaction() as session:
-        apply_alias_rules(session, tomllib.loads((SAMPLE / "aliases.toml").read_text(encoding="utf-8"))["aliases"])
-    jobs.run_pipeline(db, cfg)
+    load_demo(db, cfg)  # its own database: a test below re-runs the pipeline on it
     return db, cfg
 
 
