@@ -68,6 +68,26 @@ def test_pool_becomes_an_emerging_narrative(db: Database, config: Config) -> Non
         assert session.get(Narrative, homes.pop()).status == "emerging"  # type: ignore[union-attr]
 
 
+def test_a_run_right_after_full_discovery_does_not_cluster_the_same_pool_again(
+    db: Database, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group(db, {0: 6, 1: 6})
+    loners = add(db, [near(8, 0), near(9, 0)])
+    cfg = config.replace(embedding={"model": MODEL}, narratives={"min_size": 3, "random_state": 0})
+    assert jobs.cluster(db, cfg, MODEL, full=True)["pool"] == 2
+    assert set(loners) <= set(jobs.unassigned_pool(db))
+
+    def not_again(*_args: object, **_kw: object) -> int:
+        raise AssertionError("the pool discovery just weighed was clustered again")
+
+    monkeypatch.setattr("tracker.narratives.registry.discover_pool", not_again)
+    counts = jobs.cluster(db, cfg, MODEL)
+    assert counts["mode"] == "incremental" and counts["pool"] == 2 and counts["emerging_created"] == 0
+    add(db, [near(8, 1)])  # something new in the pool: now it is worth clustering
+    with pytest.raises(AssertionError, match="clustered again"):
+        jobs.cluster(db, cfg, MODEL)
+
+
 def test_rejected_statement_never_returns_through_incremental_assignment(db: Database, config: Config) -> None:
     _, home = setup_four(db, config)
     cfg = narratives_cfg(config)

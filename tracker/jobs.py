@@ -195,7 +195,11 @@ def _cluster_locked(db: Database, cfg: Config, model: str, *, full: bool) -> dic
     with job_run(db, "cluster") as job:
         if full or not has_narratives(db):
             report = run_discovery(db, cfg.narratives, model, job_run_id=job.id)
-            job.counts = {"mode": "full", **report.as_dict()}
+            pool = unassigned_pool(db)
+            # Discovery has just weighed every unassigned statement: the next incremental run need
+            # not cluster the same pool again (it did, 1.4 s of a 1.9 s no-op `tracker run`).
+            job.counts = {"mode": "full", **report.as_dict(), "pool": len(pool),
+                          "pool_signature": [len(pool), pool[-1] if pool else 0]}
         else:
             steered = refresh_tagged(db, cfg, model)
             assigned = assign_pending(db, cfg.narratives, model)
