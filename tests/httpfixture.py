@@ -84,6 +84,7 @@ class FixtureServer:
                                         daemon=True)
 
     def __enter__(self) -> FixtureServer:
+        gzip_bomb()  # built before any client waits: under load its ~0.5 s could exceed a 1 s read timeout
         self._thread.start()
         return self
 
