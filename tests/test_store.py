@@ -118,3 +118,24 @@ def test_resolver_creates_each_actor_once_per_batch(db: Database) -> None:
         a = resolver.resolve("TASS", is_outlet=True)
         b = resolver.resolve("tass", is_outlet=True)
         assert a == b
+
+
+def test_a_batch_finds_known_actors_in_bulk_and_creates_each_new_one_once(db: Database) -> None:
+    with db.transaction() as session:
+        session.add(Actor(name="Old Outlet", kind="state_media", is_outlet=True))  # made elsewhere: no alias row
+    drafts = [StatementDraft(f"Statement number {i} on the matter", outlet="Old Outlet" if i % 2 else "New Outlet",
+                             actor="New Speaker", country="RU" if i == 5 else None) for i in range(6)]
+    assert store(db, drafts).inserted == 6
+    with db.reader() as session:
+        actors = {a.name: a for a in session.scalars(select(Actor))}
+        assert sorted(actors) == ["New Outlet", "New Speaker", "Old Outlet"]
+        assert actors["Old Outlet"].kind == "state_media" and actors["New Speaker"].country == "RU"  # learnt later
+        outlets = {n: c for n, c in session.execute(
+            select(Actor.name, func.count(Statement.id)).join(Statement, Statement.outlet_id == Actor.id)
+            .group_by(Actor.name))}
+        assert outlets == {"Old Outlet": 3, "New Outlet": 3}
+    more = [StatementDraft("One more from the old outlet", outlet="Old Outlet"),
+            StatementDraft("One more from the new outlet", outlet="new  outlet")]  # by name; by alias key
+    assert store(db, more).inserted == 2
+    with db.reader() as session:
+        assert session.scalar(select(func.count(Actor.id))) == 3

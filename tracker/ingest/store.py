@@ -83,6 +83,34 @@ class ActorResolver:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._cache: dict[str, tuple[int, str, str | None, bool]] = {}
+        self._absent: set[str] = set()  # keys prefetch found no actor for
+
+    def prefetch(self, names: Iterable[str | None]) -> None:
+        """Look up, a few hundred per query, the actors a batch names that this resolver has not met.
+
+        Two lookups per name one at a time were most of an import's time (EUvsDisinfo: 1,390 outlets)."""
+        todo: dict[str, str] = {}
+        for raw in names:
+            if raw and raw.strip():
+                name = clean_text(raw)[:300]
+                key = actor_key(name) or name
+                if key not in self._cache and key not in self._absent:
+                    todo.setdefault(key, name)
+        keys = list(todo)
+        columns = (Actor.id, Actor.kind, Actor.country, Actor.is_outlet)
+        for start in range(0, len(keys), 900):
+            for key, *known in self.session.execute(
+                    select(ActorAlias.key, *columns).join(Actor, Actor.id == ActorAlias.actor_id)
+                    .where(ActorAlias.key.in_(keys[start : start + 900])).order_by(ActorAlias.id)):
+                self._cache.setdefault(key, tuple(known))  # type: ignore[arg-type]
+        by_name = {todo[k]: k for k in keys if k not in self._cache}  # actors made elsewhere, without an alias row
+        names_left = list(by_name)
+        for start in range(0, len(names_left), 900):
+            for name, *known in self.session.execute(
+                    select(Actor.name, *columns).where(Actor.name.in_(names_left[start : start + 900]))
+                    .order_by(Actor.id)):
+                self._cache.setdefault(by_name[name], tuple(known))  # type: ignore[arg-type]
+        self._absent.update(k for k in keys if k not in self._cache)
 
     def resolve(self, name: str | None, *, kind: str | None = None, country: str | None = None,
                 is_outlet: bool = False) -> int | None:
@@ -93,9 +121,12 @@ class ActorResolver:
         kind = kind if kind in ACTOR_KINDS else None
         cached = self._cache.get(key)
         if cached is None:
-            actor_id = self.session.scalar(select(ActorAlias.actor_id).where(ActorAlias.key == key))
-            if actor_id is None:
+            actor_id = None
+            if key not in self._absent:
+                actor_id = self.session.scalar(select(ActorAlias.actor_id).where(ActorAlias.key == key))
+            if actor_id is None and key not in self._absent:
                 actor_id = self.session.scalar(select(Actor.id).where(Actor.name == name))
+            self._absent.discard(key)
             if actor_id is None:
                 # Core inserts, not session.add + flush: an import meets a new outlet every few rows
                 # (1,390 in the 7,299 EUvsDisinfo cases) and the unit of work cost 0.5 ms a time.
@@ -180,6 +211,7 @@ def store_drafts(
     if not rows:
         return stats
 
+    resolver.prefetch([d.outlet for d, _ in rows] + [d.actor for d, _ in rows])
     languages = [d.language.strip().lower() if d.language else None for d, _ in rows]
     missing = [i for i, lang in enumerate(languages) if not lang]
     if missing and detect is not None:
