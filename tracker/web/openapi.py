@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 description of ``/api``, served at ``/api/openapi.json``.
 
-Written by hand next to ``api.py`` and checked against the real responses by schemathesis
+Written by hand next to the ``tracker/web/api/`` package and checked against the real responses by schemathesis
 (``tests/test_openapi.py``), so scripts can rely on it: if a route or a shape changes without this
 document, that test fails.
 """

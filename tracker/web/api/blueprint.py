@@ -1,0 +1,35 @@
+"""The ``api`` Blueprint and what every route module needs beyond its arguments.
+
+Kept apart from the package's ``__init__`` so the route modules can import it without a cycle.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from tracker.models import User
+from tracker.web import state
+from tracker.web.auth import current_user
+from tracker.web.errors import ApiError
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+MAX_ID = 2**31 - 1
+ID = f"int(min=1, max={MAX_ID})"
+
+
+def me() -> User:
+    user = current_user()
+    assert user is not None  # the gate let a writer through
+    return user
+
+
+def not_found(what: str, ident: int) -> ApiError:
+    return ApiError(404, f"{what} {ident} does not exist")
+
+
+def model_name() -> str:
+    """The embedding model of this process, without loading it."""
+    st = state()
+    return st._embedder.name if st._embedder is not None else st.config.embedding.model
+

@@ -1,0 +1,168 @@
+"""Reading routes: narratives and their timelines, statements, semantic search, actors, who am I.
+
+Listings are keyset-paginated (``limit`` and an opaque ``next`` cursor); answers that depend on the
+data alone are cached per data version (``cached.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+
+from tracker import accounts, queries
+from tracker.models import ACTOR_KINDS, NARRATIVE_STATUSES
+from tracker.web import read_session, state
+from tracker.web.api.args import (
+    arg_bool,
+    arg_choice,
+    arg_int,
+    arg_str,
+    arg_time,
+    decode_cursor,
+    edge_limit_arg,
+    limit_arg,
+    page,
+    time_key,
+)
+from tracker.web.api.blueprint import ID, bp, model_name, not_found
+from tracker.web.api.cached import cached_json, timeline_bodies
+from tracker.web.auth import access, current_user
+from tracker.web.bodies import Body, make_body, send_body
+from tracker.web.cache import data_version
+from tracker.web.errors import ApiError
+
+
+@bp.get("/openapi.json")
+@access("public")
+def openapi() -> Any:
+    from tracker.web.openapi import document
+
+    return jsonify(document())
+
+
+@bp.get("/me")
+@access("read")
+def whoami() -> Any:
+    user = current_user()
+    return jsonify({"user": None if user is None else accounts.user_view(user),
+                    "public_read": state().config.auth.public_read})
+
+
+@bp.get("/narratives")
+@access("read")
+def narratives() -> Any:
+    limit = limit_arg()
+    args = {"status": arg_choice("status", NARRATIVE_STATUSES), "country": arg_str("country", max_len=8),
+            "actor": arg_int("actor"), "since": arg_time("since"), "until": arg_time("until", end_of_day=True),
+            "q": arg_str("q"), "after": decode_cursor("time")}
+
+    def make() -> Any:
+        items = queries.search_narratives(read_session(), limit=limit + 1, **args)
+        return page(items, limit, time_key("last_seen_at"))
+
+    return cached_json(("narratives", request.query_string), make)
+
+
+@bp.get(f"/narratives/<{ID}:narrative_id>")
+@access("read")
+def narrative(narrative_id: int) -> Any:
+    def make() -> Any:
+        detail = queries.narrative_detail(read_session(), narrative_id)
+        if detail is None:
+            raise not_found("narrative", narrative_id)
+        return detail
+
+    return cached_json(("narrative", narrative_id), make)
+
+
+@bp.get(f"/narratives/<{ID}:narrative_id>/timeline")
+@access("read")
+def narrative_timeline(narrative_id: int) -> Any:
+    from tracker.analysis.timeline import limit_edges
+    from tracker.web.views.pages import cached_timeline
+
+    edges = edge_limit_arg()
+    session = read_session()
+    version = data_version(session)
+
+    def make() -> Body | None:
+        doc = cached_timeline(session, narrative_id, version)
+        return None if doc is None else make_body(jsonify(limit_edges(doc, edges)).get_data())
+
+    body = timeline_bodies.get((narrative_id, version, edges), make)
+    if body is None:
+        raise not_found("narrative", narrative_id)
+    return send_body(body, "application/json")
+
+
+@bp.get("/statements")
+@access("read")
+def statements() -> Any:
+    limit = limit_arg()
+    narrative_id = arg_int("narrative")
+    state_filter = arg_choice("state", queries.STATEMENT_STATES)
+    if narrative_id is not None and state_filter == "unassigned":
+        raise ApiError(400, "state=unassigned cannot be combined with narrative", field="state")
+    items = queries.list_statements(
+        read_session(), narrative=narrative_id, actor=arg_int("actor"), country=arg_str("country", max_len=8),
+        language=arg_str("language", max_len=12), since=arg_time("since"),
+        until=arg_time("until", end_of_day=True), q=arg_str("q"), state=state_filter, limit=limit + 1,
+        after=decode_cursor("time"))
+    return jsonify(page(items, limit, time_key("published_at")))
+
+
+@bp.get(f"/statements/<{ID}:statement_id>")
+@access("read")
+def statement(statement_id: int) -> Any:
+    session = read_session()
+    detail = queries.api_statement_detail(session, statement_id)
+    if detail is None:
+        raise not_found("statement", statement_id)
+    limit = arg_int("similar", lo=0, hi=50, default=10) or 0
+    models = queries.embedding_models(session, statement_id)
+    chosen = model_name() if model_name() in models else (models[0] if models else None)
+    similar: list[dict[str, Any]] = []
+    if chosen is not None and limit:
+        vector = queries.statement_vector(session, statement_id, chosen)
+        hits = queries.nearest(session, vector, chosen, limit=limit, exclude=statement_id)
+        rows = queries.statements_by_id(session, [sid for sid, _ in hits])
+        similar = [{"score": score, "statement": rows[sid]} for sid, score in hits if sid in rows]
+    detail["similar_model"] = chosen
+    detail["similar"] = similar
+    return jsonify(detail)
+
+
+@bp.get("/search")
+@access("read")
+def search() -> Any:
+    q = arg_str("q", max_len=2000)
+    if q is None:
+        raise ApiError(400, "q (the text to search for) is required", field="q")
+    limit = arg_int("limit", lo=1, hi=50, default=10) or 10
+    embedder = state().embedder
+    vector = embedder.embed([q])[0]
+    session = read_session()
+    hits = queries.nearest(session, vector, embedder.name, limit=limit)
+    rows = queries.statements_by_id(session, [sid for sid, _ in hits])
+    return jsonify({"query": q, "model": embedder.name,
+                    "items": [{"score": score, "statement": rows[sid]} for sid, score in hits if sid in rows]})
+
+
+@bp.get("/actors")
+@access("read")
+def actors() -> Any:
+    limit = limit_arg()
+    items = queries.list_actors(read_session(), q=arg_str("q"), kind=arg_choice("kind", ACTOR_KINDS),
+                                country=arg_str("country", max_len=8), outlet=arg_bool("outlet"),
+                                limit=limit + 1, after=decode_cursor("name"))
+    return jsonify(page(items, limit, lambda a: [a["name"], a["id"]]))
+
+
+@bp.get(f"/actors/<{ID}:actor_id>")
+@access("read")
+def actor(actor_id: int) -> Any:
+    detail = queries.actor_detail(read_session(), actor_id)
+    if detail is None:
+        raise not_found("actor", actor_id)
+    return jsonify(detail)
