@@ -1,0 +1,73 @@
+"""Read models shared by the dashboard, the JSON API and the CLI: plain dicts, keyset pagination.
+
+Nothing here writes; every function takes a session and returns JSON-ready data. One module per
+subject; callers import from the package (``from tracker import queries``).
+"""
+
+from tracker.queries.actors import (
+    actor_dates,
+    actor_detail,
+    actor_list,
+    actor_narratives,
+    actor_summary,
+    list_actors,
+)
+from tracker.queries.audit import audit_view, list_audit
+from tracker.queries.filters import CURRENT, LIVE, StatementFilter, filter_choices
+from tracker.queries.narratives import (
+    by_recent_activity,
+    list_narratives,
+    narrative_dates,
+    narrative_detail,
+    narrative_statements,
+    overview_narratives,
+    search_narratives,
+)
+from tracker.queries.rows import iso, narrative_summary, statement_dict
+from tracker.queries.similar import embedding_models, nearest, statement_vector
+from tracker.queries.statements import (
+    STATEMENT_STATES,
+    api_statement_detail,
+    list_statements,
+    search_statements,
+    statement_detail,
+    statements_by_id,
+    statements_by_ids,
+)
+from tracker.queries.versions import data_version
+
+__all__ = [
+    "CURRENT",
+    "LIVE",
+    "STATEMENT_STATES",
+    "StatementFilter",
+    "actor_dates",
+    "actor_detail",
+    "actor_list",
+    "actor_narratives",
+    "actor_summary",
+    "api_statement_detail",
+    "audit_view",
+    "by_recent_activity",
+    "data_version",
+    "embedding_models",
+    "filter_choices",
+    "iso",
+    "list_actors",
+    "list_audit",
+    "list_narratives",
+    "list_statements",
+    "narrative_dates",
+    "narrative_detail",
+    "narrative_statements",
+    "narrative_summary",
+    "nearest",
+    "overview_narratives",
+    "search_narratives",
+    "search_statements",
+    "statement_detail",
+    "statement_dict",
+    "statement_vector",
+    "statements_by_id",
+    "statements_by_ids",
+]

@@ -1,0 +1,20 @@
+"""A cheap fingerprint of the data, so per-process caches know when to drop what they hold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tracker.models import Assignment, Narrative, Statement
+
+
+def data_version(session: Session) -> tuple[Any, ...]:
+    """Changes whenever statements, assignments or narratives change: a key for per-process caches."""
+    return tuple(session.execute(select(
+        select(func.max(Statement.id)).scalar_subquery(),
+        select(func.count(Assignment.id)).scalar_subquery(),
+        select(func.max(Assignment.updated_at)).scalar_subquery(),
+        select(func.max(Narrative.updated_at)).scalar_subquery(),
+    )).one())
