@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from tracker.models import Actor, Assignment, Narrative, NarrativeEvent, Statement
@@ -16,14 +16,7 @@ from tracker.queries.rows import iso, narrative_summary, statement_dict
 def by_recent_activity(query: Select[Any], after: tuple[str | None, int] | None) -> Select[Any]:
     """Order narratives by last activity (undated last), continuing after the keyset ``after``."""
     if after is not None:
-        last_seen, last_id = after
-        if last_seen is None:
-            query = query.where(Narrative.last_seen_at.is_(None), Narrative.id < last_id)
-        else:
-            seen = datetime.fromisoformat(last_seen)
-            query = query.where(or_(Narrative.last_seen_at < seen,
-                                    and_(Narrative.last_seen_at == seen, Narrative.id < last_id),
-                                    Narrative.last_seen_at.is_(None)))
+        query = query.where(keyset_desc(Narrative.last_seen_at, Narrative.id, after))
     return query.order_by(Narrative.last_seen_at.desc().nulls_last(), Narrative.id.desc())
 
 

@@ -130,14 +130,7 @@ def search_statements(session: Session, flt: StatementFilter, *, limit: int = 50
             Assignment.statement_id == Statement.id, Assignment.narrative_id == flt.narrative_id,
             Assignment.state.in_(CURRENT)).exists())
     if after is not None:
-        published, last_id = after
-        if published is None:
-            query = query.where(Statement.published_at.is_(None), Statement.id < last_id)
-        else:
-            at = datetime.fromisoformat(published)
-            query = query.where(or_(Statement.published_at < at,
-                                    and_(Statement.published_at == at, Statement.id < last_id),
-                                    Statement.published_at.is_(None)))
+        query = query.where(keyset_desc(Statement.published_at, Statement.id, after))
     query = query.order_by(Statement.published_at.desc().nulls_last(), Statement.id.desc()).limit(limit)
     return _statement_rows(session, query)
 
