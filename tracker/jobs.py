@@ -148,6 +148,11 @@ def unassigned_pool(db: Database) -> list[int]:
         return list(session.scalars(select(Statement.id).where(has_no_open_assignment()).order_by(Statement.id)))
 
 
+def pool_signature(pool: list[int]) -> list[int]:
+    """What identifies an unassigned pool between runs: its size and its newest statement."""
+    return [len(pool), pool[-1] if pool else 0]
+
+
 def _last_pool_signature(db: Database) -> list[int] | None:
     with db.reader() as session:
         counts = session.scalar(select(JobRun.counts).where(JobRun.kind == "cluster", JobRun.status == "ok")
@@ -199,21 +204,19 @@ def _cluster_locked(db: Database, cfg: Config, model: str, *, full: bool) -> dic
             # Discovery has just weighed every unassigned statement: the next incremental run need
             # not cluster the same pool again (it did, 1.4 s of a 1.9 s no-op `tracker run`).
             job.counts = {"mode": "full", **report.as_dict(), "pool": len(pool),
-                          "pool_signature": [len(pool), pool[-1] if pool else 0]}
+                          "pool_signature": pool_signature(pool)}
         else:
             steered = refresh_tagged(db, cfg, model)
             assigned = assign_pending(db, cfg.narratives, model)
             pool = unassigned_pool(db)
-            signature = [len(pool), pool[-1] if pool else 0]
             created = 0
-            if signature != _last_pool_signature(db):
+            if pool_signature(pool) != _last_pool_signature(db):
                 created = discover_pool(db, cfg.narratives, model, pool, job_run_id=job.id)
                 if created:
                     pool = unassigned_pool(db)
-                    signature = [len(pool), pool[-1] if pool else 0]
             job.counts = {"mode": "incremental", "refreshed": steered, **assigned.as_dict(),
                           "emerging_created": created,
-                          "pool": len(pool), "pool_signature": signature}
+                          "pool": len(pool), "pool_signature": pool_signature(pool)}
     return job.counts
 
 

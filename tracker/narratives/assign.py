@@ -183,6 +183,11 @@ def _grow(session: Session, joined: dict[int, list[datetime | None]]) -> None:
             dates = [d for d in (first, last, *joined[nid]) if d is not None]
             values.append({"nid": nid, "size": (size or 0) + len(joined[nid]),
                            "first": min(dates, default=None), "last": max(dates, default=None)})
+    _write_activity(session, values)
+
+
+def _write_activity(session: Session, values: list[dict[str, Any]]) -> None:
+    """One batched UPDATE of narratives' sizes and first/last activity ({nid, size, first, last} rows)."""
     if values:
         session.execute(
             update(Narrative.__table__).where(Narrative.__table__.c.id == bindparam("nid")).values(
@@ -208,13 +213,7 @@ def _touch(session: Session, touched: dict[int, int]) -> None:
             .group_by(Assignment.narrative_id)
         ):
             values[nid].update(size=size, first=first, last=last)
-    if values:
-        session.execute(
-            update(Narrative.__table__).where(Narrative.__table__.c.id == bindparam("nid")).values(
-                size=bindparam("size"), first_seen_at=bindparam("first"), last_seen_at=bindparam("last"),
-                updated_at=utcnow()),
-            list(values.values()),
-        )
+    _write_activity(session, list(values.values()))
 
 
 # ---------------------------------------------------------------- seeded narratives
