@@ -249,6 +249,13 @@ def narrative(narrative_id: int) -> str:
                          lambda: _narrative_vars(session, narrative_id, version))
 
 
+def chart_summary(doc: dict[str, Any]) -> dict[str, Any]:
+    """What the page itself says about its charts (whether to draw, how many links of how many);
+    the data they draw is chart.json's, so the page never builds it."""
+    return {"drawn": any(e["published_at"] is not None for e in doc["events"]),
+            "edges_shown": min(CHART_EDGES, len(doc["edges"])), "edges_total": len(doc["edges"])}
+
+
 @bp.get("/narratives/<int:narrative_id>/chart.json")
 @access("read")
 def chart_json(narrative_id: int) -> Response:
@@ -277,7 +284,7 @@ def _narrative_vars(session: Any, narrative_id: int, version: tuple[Any, ...]) -
                                               offset=(page - 1) * STATEMENTS_PER_PAGE)
     more = len(statements) > STATEMENTS_PER_PAGE
     labels = _history_labels(session, detail["history"])
-    return {"n": detail, "doc": doc, "chart": chart_data(doc) if doc else None,
+    return {"n": detail, "doc": doc, "chart": chart_summary(doc) if doc else None,
             "actors_shown": doc["actors"][:ACTORS_ON_PAGE] if doc else [],
             "statements": statements[:STATEMENTS_PER_PAGE], "page": page, "more": more, "history_labels": labels}
 
