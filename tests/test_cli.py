@@ -127,3 +127,13 @@ def test_timeline_command_prints_the_document(env: dict[str, str]) -> None:
     assert json.loads(invoke(env, "timeline", nid, "--edges", "all").output) == doc
     bad = CliRunner().invoke(main, ["timeline", nid, "--edges", "many"], env=env)
     assert bad.exit_code == 2 and "--edges" in bad.output
+
+
+def test_actor_alias_and_merge_print_the_actor_left_and_refusals_are_errors(env: dict[str, str]) -> None:
+    invoke(env, "import", "--sample")
+    aliased = json.loads(invoke(env, "actors", "alias", "1", "Another Spelling").output)
+    assert aliased["id"] == 1 and "Another Spelling" in json.dumps(aliased)
+    merged = json.loads(invoke(env, "actors", "merge", "1", "2").output)
+    assert merged["id"] == 1
+    refused = invoke(env, "actors", "merge", "1", "1")
+    assert refused.exit_code == 1 and "into itself" in refused.output

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -47,13 +49,9 @@ def actors_suggest(app: AppContext, limit: int) -> None:
 @pass_app
 def actors_merge(app: AppContext, keep_id: int, merge_id: int) -> None:
     """Fold actor MERGE_ID into KEEP_ID (statements, sources and spellings move over)."""
-    from tracker.actors import ActorError, actor_view, merge_actors
+    from tracker.actors import merge_actors
 
-    try:
-        with app.db.transaction() as session:
-            echo_json(actor_view(session, merge_actors(session, keep_id, merge_id)))
-    except ActorError as exc:
-        raise click.ClickException(str(exc)) from exc
+    _change_actor(app, lambda session: merge_actors(session, keep_id, merge_id))
 
 
 @actors.command("alias")
@@ -62,11 +60,18 @@ def actors_merge(app: AppContext, keep_id: int, merge_id: int) -> None:
 @pass_app
 def actors_alias(app: AppContext, actor_id: int, alias: str) -> None:
     """Add another spelling of an actor (an actor already known by it is merged in)."""
-    from tracker.actors import ActorError, actor_view, add_alias
+    from tracker.actors import add_alias
+
+    _change_actor(app, lambda session: add_alias(session, actor_id, alias))
+
+
+def _change_actor(app: AppContext, change: Callable[[Any], Any]) -> None:
+    """Run one actor change in a transaction and print the actor it leaves; refusals become CLI errors."""
+    from tracker.actors import ActorError, actor_view
 
     try:
         with app.db.transaction() as session:
-            echo_json(actor_view(session, add_alias(session, actor_id, alias)))
+            echo_json(actor_view(session, change(session)))
     except ActorError as exc:
         raise click.ClickException(str(exc)) from exc
 
