@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import jsonify
@@ -22,13 +23,17 @@ from tracker.web.errors import ApiError
 def sources() -> Any:
     from tracker.ingest.sources import source_view
 
+    return jsonify(_by_id(Source, source_view))
+
+
+def _by_id(model: Any, view: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    """One keyset page of an admin listing, in id order: ``limit`` rows after the ``cursor`` id."""
     limit = limit_arg()
     after = decode_cursor("id")
-    query = select(Source).order_by(Source.id).limit(limit + 1)
+    query = select(model).order_by(model.id).limit(limit + 1)
     if after is not None:
-        query = query.where(Source.id > after)
-    items = [source_view(s) for s in read_session().scalars(query)]
-    return jsonify(page(items, limit, lambda s: s["id"]))
+        query = query.where(model.id > after)
+    return page([view(row) for row in read_session().scalars(query)], limit, lambda item: item["id"])
 
 
 API_SOURCE_KINDS = ("rss", "html", "transcript")  # local files only from the CLI: no server paths via the web
@@ -97,13 +102,7 @@ def edit_source(source_id: int) -> Any:
 @bp.get("/users")
 @access("admin")
 def users() -> Any:
-    limit = limit_arg()
-    after = decode_cursor("id")
-    query = select(User).order_by(User.id).limit(limit + 1)
-    if after is not None:
-        query = query.where(User.id > after)
-    items = [accounts.user_view(u) for u in read_session().scalars(query)]
-    return jsonify(page(items, limit, lambda u: u["id"]))
+    return jsonify(_by_id(User, accounts.user_view))
 
 
 def _account_error(exc: accounts.AccountError) -> ApiError:
