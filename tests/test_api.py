@@ -380,3 +380,11 @@ def test_unknown_api_path_and_wrong_method_are_json(client: FlaskClient, data: S
 def test_huge_ids_are_404_not_database_errors(client: FlaskClient, data: Seeded) -> None:
     r = get(client, "/api/statements/99999999999999999999", data.tokens["viewer"])
     assert r.status_code == 404 and r.is_json
+
+
+def test_admin_user_listing_pages_by_id_with_a_cursor(client: FlaskClient, data: Seeded) -> None:
+    token = data.tokens["admin"]
+    first = get(client, "/api/users?limit=2", token).json
+    assert [u["name"] for u in first["items"]] == ["viewer", "researcher"] and first["next"]
+    rest = get(client, f"/api/users?limit=2&cursor={first['next']}", token).json
+    assert [u["name"] for u in rest["items"]] == ["admin"] and rest["next"] is None
