@@ -28,8 +28,7 @@ from tracker.web.api.args import (
 from tracker.web.api.blueprint import ID, bp, model_name, not_found
 from tracker.web.api.cached import cached_json, timeline_bodies
 from tracker.web.auth import access, current_user
-from tracker.web.bodies import Body, make_body, send_body
-from tracker.web.cache import data_version
+from tracker.web.bodies import send_body
 from tracker.web.errors import ApiError
 
 
@@ -80,17 +79,10 @@ def narrative(narrative_id: int) -> Any:
 @access("read")
 def narrative_timeline(narrative_id: int) -> Any:
     from tracker.analysis.timeline import limit_edges
-    from tracker.web.views.pages import cached_timeline
+    from tracker.web.views.pages import timeline_body
 
     edges = edge_limit_arg()
-    session = read_session()
-    version = data_version(session)
-
-    def make() -> Body | None:
-        doc = cached_timeline(session, narrative_id, version)
-        return None if doc is None else make_body(jsonify(limit_edges(doc, edges)).get_data())
-
-    body = timeline_bodies.get((narrative_id, version, edges), make)
+    body = timeline_body(timeline_bodies, narrative_id, edges, lambda doc: jsonify(limit_edges(doc, edges)).get_data())
     if body is None:
         raise not_found("narrative", narrative_id)
     return send_body(body, "application/json")

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import logging
+from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -178,6 +179,24 @@ def burst_flags(dates: list[datetime], now: datetime) -> list[str]:
     return [f for f in BADGE_FLAGS if f in report.flags]
 
 
+def timeline_body(cache: LRU, narrative_id: int, variant: Hashable, serialise: Callable[[dict[str, Any]], bytes]
+                  ) -> Body | None:
+    """A body made from a narrative's timeline document (the API's, chart.json, the JSON export), built
+    and gzipped once per data version and ``variant``; None when there is no such narrative."""
+    session = read_session()
+    version = data_version(session)
+
+    def make() -> Body | None:
+        doc = cached_timeline(session, narrative_id, version)
+        return None if doc is None else make_body(serialise(doc))
+
+    return cache.get((narrative_id, version, variant), make)  # type: ignore[no-any-return]
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
 def cached_timeline(session: Any, narrative_id: int, version: tuple[Any, ...]) -> dict[str, Any] | None:
     return _timelines.get((narrative_id, version),  # type: ignore[no-any-return]
                           lambda: narrative_timeline(session, narrative_id, state().config))
@@ -261,14 +280,7 @@ def chart_summary(doc: dict[str, Any]) -> dict[str, Any]:
 def chart_json(narrative_id: int) -> Response:
     """The narrative page's chart data, apart from its HTML: the page stays small however many
     statements a narrative holds, and the browser revalidates this by ETag instead of downloading it."""
-    session = read_session()
-    version = data_version(session)
-
-    def make() -> Body | None:
-        doc = cached_timeline(session, narrative_id, version)
-        return None if doc is None else make_body(json.dumps(chart_data(doc), ensure_ascii=False).encode("utf-8"))
-
-    body = _chart_bodies.get((narrative_id, version), make)
+    body = timeline_body(_chart_bodies, narrative_id, None, lambda doc: _json_bytes(chart_data(doc)))
     if body is None:
         abort(404)
     return send_body(body, "application/json")
@@ -329,14 +341,7 @@ def timeline_csv(narrative_id: int) -> Response:
 @bp.get("/narratives/<int:narrative_id>/timeline.json")
 @access("read")
 def timeline_json(narrative_id: int) -> Response:
-    session = read_session()
-    version = data_version(session)
-
-    def make() -> Body | None:
-        doc = cached_timeline(session, narrative_id, version)
-        return None if doc is None else make_body(json.dumps(doc, ensure_ascii=False).encode("utf-8"))
-
-    body = _export_bodies.get((narrative_id, version), make)
+    body = timeline_body(_export_bodies, narrative_id, None, _json_bytes)
     if body is None:
         abort(404)
     return send_body(body, "application/json", headers={
