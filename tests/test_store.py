@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tracker.db import Database
 from tracker.ingest.drafts import RowError, StatementDraft
-from tracker.ingest.store import ActorResolver, content_hash, store_drafts
+from tracker.ingest.store import ActorResolver, actor_key, clean_text, content_hash, store_drafts
 from tracker.models import Actor, ActorAlias, Statement
 
 BIOLABS = "The United States runs military biological laboratories near Russia's borders."
@@ -139,3 +141,44 @@ def test_a_batch_finds_known_actors_in_bulk_and_creates_each_new_one_once(db: Da
     assert store(db, more).inserted == 2
     with db.reader() as session:
         assert session.scalar(select(func.count(Actor.id))) == 3
+
+
+def test_many_new_actors_in_one_batch_get_their_own_ids_and_first_facts(db: Database) -> None:
+    """New actors of a batch are inserted together; each statement must still point at its own."""
+    names = [f"Speaker {chr(65 + i % 26)}{i // 26}" for i in range(60)]
+    drafts = [StatementDraft(f"Claim {i} about the matter at hand", actor=name, outlet=f"Outlet {i % 7}",
+                             country="RU" if i % 2 else None, actor_kind="official" if i % 3 == 0 else None)
+              for i, name in enumerate(names)]
+    drafts.append(StatementDraft("A later mention that fills a gap", actor=names[1], actor_kind="proxy"))
+    assert store(db, drafts).inserted == 61
+    with db.reader() as session:
+        by_id = {a.id: a for a in session.scalars(select(Actor))}
+        pairs = session.execute(select(Statement.text, Statement.speaker_id, Statement.outlet_id)).all()
+        aliases = {key: actor_id for key, actor_id in session.execute(select(ActorAlias.key, ActorAlias.actor_id))}
+    for text, speaker_id, outlet_id in pairs:
+        if text.startswith("Claim "):
+            i = int(text.split()[1])
+            assert by_id[speaker_id].name == names[i]
+            assert by_id[outlet_id].name == f"Outlet {i % 7}" and by_id[outlet_id].is_outlet
+    speakers = {a.name: a for a in by_id.values() if not a.is_outlet}
+    assert len(speakers) == 60 and len(by_id) == 67
+    assert speakers[names[0]].kind == "official" and speakers[names[0]].country is None
+    assert speakers[names[1]].kind == "proxy" and speakers[names[1]].country == "RU"  # filled in later
+    assert {key: by_id[actor_id].name for key, actor_id in aliases.items()} == \
+        {actor_key(a.name): a.name for a in by_id.values()}
+
+
+def _clean_text_one_char_at_a_time(text: str) -> str:
+    import re
+    import unicodedata
+
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
+       | st.sampled_from(["e\u0301t\u00e9", "a\x00b\u200bc", "tab\there\nnew", "\u2028line\u00a0sep", "\ufeffbom"]))
+def test_clean_text_fast_path_matches_the_character_by_character_rule(text: str) -> None:
+    """Printable, already-NFC text skips the per-character pass; the result must not change."""
+    assert clean_text(text) == _clean_text_one_char_at_a_time(text)
