@@ -56,7 +56,7 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--csv", type=Path, default=DEFAULT_CSV)
-    parser.add_argument("--rounds", type=int, default=3, help="side-by-side rounds (the median is judged)")
+    parser.add_argument("--rounds", type=int, default=5, help="side-by-side rounds (the median is judged)")
     args = parser.parse_args()
     if not args.csv.exists():
         print(f"SKIP pipeline overhead: {args.csv} not found (set TRACKER_SHARED_DATA)")
