@@ -24,7 +24,7 @@ from tracker.queries.narratives import (
     search_narratives,
 )
 from tracker.queries.rows import iso, narrative_summary, statement_dict
-from tracker.queries.similar import embedding_models, nearest, statement_vector
+from tracker.queries.similar import embedding_models
 from tracker.queries.statements import (
     STATEMENT_STATES,
     api_statement_detail,
@@ -61,13 +61,11 @@ __all__ = [
     "narrative_detail",
     "narrative_statements",
     "narrative_summary",
-    "nearest",
     "overview_narratives",
     "search_narratives",
     "search_statements",
     "statement_detail",
     "statement_dict",
-    "statement_vector",
     "statements_by_id",
     "statements_by_ids",
 ]

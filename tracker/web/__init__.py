@@ -45,6 +45,7 @@ class TrackerState:
         self.config = config
         self.db = db
         self._embedder: Any = None
+        self.vector_indexes: dict[str, Any] = {}  # model -> tracker.web.similarity.VectorIndex
 
     @property
     def embedder(self) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from flask import jsonify, request
 
 from tracker import accounts, queries
@@ -30,6 +31,7 @@ from tracker.web.api.cached import cached_json, timeline_bodies
 from tracker.web.auth import access, current_user
 from tracker.web.bodies import send_body
 from tracker.web.errors import ApiError
+from tracker.web.similarity import snapshot
 
 
 @bp.get("/openapi.json")
@@ -116,8 +118,9 @@ def statement(statement_id: int) -> Any:
     chosen = model_name() if model_name() in models else (models[0] if models else None)
     similar: list[dict[str, Any]] = []
     if chosen is not None and limit:
-        vector = queries.statement_vector(session, statement_id, chosen)
-        hits = queries.nearest(session, vector, chosen, limit=limit, exclude=statement_id)
+        index = snapshot(session, chosen)
+        vector = index.vector_of(statement_id)
+        hits = index.nearest(vector, limit, exclude=statement_id) if vector is not None else []
         rows = queries.statements_by_id(session, [sid for sid, _ in hits])
         similar = [{"score": score, "statement": rows[sid]} for sid, score in hits if sid in rows]
     detail["similar_model"] = chosen
@@ -133,9 +136,10 @@ def search() -> Any:
         raise ApiError(400, "q (the text to search for) is required", field="q")
     limit = arg_int("limit", lo=1, hi=50, default=10) or 10
     embedder = state().embedder
-    vector = embedder.embed([q])[0]
+    vector = np.asarray(embedder.embed([q])[0], dtype=np.float32)
+    norm = float(np.linalg.norm(vector)) or 1.0
     session = read_session()
-    hits = queries.nearest(session, vector, embedder.name, limit=limit)
+    hits = snapshot(session, embedder.name).nearest(vector / norm, limit)
     rows = queries.statements_by_id(session, [sid for sid, _ in hits])
     return jsonify({"query": q, "model": embedder.name,
                     "items": [{"score": score, "statement": rows[sid]} for sid, score in hits if sid in rows]})

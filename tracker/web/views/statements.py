@@ -2,24 +2,23 @@
 
 Semantic search embeds the query with ``state().embedder``, which loads the model on the first
 semantic query only. Similarity is brute-force cosine over the stored vectors, held in memory per
-process and reloaded only when the number of stored vectors for the model changes.
+process by ``tracker.web.similarity`` (shared with the API) and reloaded only when they change.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 import numpy as np
 from flask import Blueprint, abort, render_template, request
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tracker import queries
 from tracker.models import Embedding, Statement
-from tracker.narratives.vectors import load_vectors, unit
 from tracker.web import read_session, state
 from tracker.web.auth import access
+from tracker.web.similarity import snapshot
 from tracker.web.views.pages import decode_cursor, encode_cursor, filter_from_request, next_page_url
 
 log = logging.getLogger(__name__)
@@ -30,44 +29,6 @@ PAGE_SIZE = 50
 SEMANTIC_RESULTS = 50
 SIMILAR = 10
 MAX_QUERY = 500
-
-
-class VectorIndex:
-    """Unit statement vectors of one model, reloaded when the stored count changes."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._key: tuple[str, int] | None = None
-        self.ids = np.zeros(0, dtype=np.int64)
-        self.vectors = np.zeros((0, 0), dtype=np.float32)
-        self._row: dict[int, int] = {}
-
-    def current(self, session: Any, model: str) -> VectorIndex:
-        count = int(session.scalar(select(func.count(Embedding.id)).where(Embedding.model == model)) or 0)
-        with self._lock:
-            if self._key != (model, count):
-                ids, vectors = load_vectors(session, model)
-                self.ids, self.vectors = ids, unit(vectors) if len(ids) else vectors
-                self._row = {int(i): n for n, i in enumerate(ids.tolist())}
-                self._key = (model, count)
-                log.info("loaded %d statement vectors of %s for similarity", len(ids), model)
-        return self
-
-    def nearest(self, query: np.ndarray, k: int, exclude: int | None = None) -> list[tuple[int, float]]:
-        if not len(self.ids):
-            return []
-        scores = self.vectors @ query.astype(np.float32)
-        take = min(k + (exclude is not None), len(scores))
-        top = np.argpartition(-scores, take - 1)[:take]
-        top = top[np.argsort(-scores[top])]
-        return [(int(self.ids[i]), float(scores[i])) for i in top if int(self.ids[i]) != exclude][:k]
-
-    def vector_of(self, statement_id: int) -> np.ndarray | None:
-        row = self._row.get(statement_id)
-        return None if row is None else self.vectors[row]
-
-
-_index = VectorIndex()
 
 
 def stored_model(session: Any) -> str:
@@ -83,7 +44,7 @@ def semantic_hits(session: Any, text: str, flt: queries.StatementFilter) -> list
     embedder = state().embedder  # loads the model on first use in this process
     vector = np.asarray(embedder.embed([text[:MAX_QUERY]]), dtype=np.float32)[0]
     norm = float(np.linalg.norm(vector)) or 1.0
-    index = _index.current(session, stored_model(session))
+    index = snapshot(session, stored_model(session))
     wanted = SEMANTIC_RESULTS * (5 if flt.active() else 1)
     hits = index.nearest(vector / norm, wanted)
     rows = queries.statements_by_ids(session, [i for i, _ in hits])
@@ -139,7 +100,7 @@ def statement(statement_id: int) -> str:
     detail = queries.statement_detail(session, statement_id)
     if detail is None:
         abort(404)
-    index = _index.current(session, stored_model(session))
+    index = snapshot(session, stored_model(session))
     vector = index.vector_of(statement_id)
     similar: list[dict[str, Any]] = []
     if vector is not None:
