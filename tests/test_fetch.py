@@ -61,7 +61,7 @@ def no_connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
         attempts.append(address)
         raise AssertionError(f"tried to connect to {address}")
 
-    monkeypatch.setattr(net.socket, "create_connection", refuse)
+    monkeypatch.setattr(net.connection.socket, "create_connection", refuse)
     return attempts
 
 
@@ -280,7 +280,7 @@ def test_redirect_from_allowed_host_to_blocked_one_is_refused(server: FixtureSer
         assert address[0] == "127.0.0.1", f"connected to {address}"
         return real(address, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(net.socket, "create_connection", only_loopback)
+    monkeypatch.setattr(net.connection.socket, "create_connection", only_loopback)
     with pytest.raises((BlockedAddress, BadScheme)):
         fetch(server.url(f"/redirect?to={target}"), policy())
     assert [a[0] for a in attempts] == ["127.0.0.1"]
