@@ -17,14 +17,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from tracker.ingest.drafts import RowError, StatementDraft
-from tracker.ingest.files import (
-    DEFAULT_MAX_BYTES,
-    FileFormatError,
-    build_draft,
-    check_file,
-    parse_timestamp,
-    shorten,
-)
+from tracker.ingest.file_checks import DEFAULT_MAX_BYTES, FileFormatError, check_file
+from tracker.ingest.records import build_draft, parse_timestamp, shorten
 
 logger = logging.getLogger(__name__)
 
