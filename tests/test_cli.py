@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from tracker.cli import main
+from tracker.db import SCHEMA_HEAD
 
 
 def invoke(env: dict[str, str], *args: str, input: str | None = None):  # type: ignore[no-untyped-def]
@@ -46,7 +47,7 @@ def test_init_then_info_reports_counts_and_masks_password(env: dict[str, str]) -
     info = json.loads(result.output)
     assert info["counts"]["statements"] == 0
     assert info["embedding_model"] == "hashing-ngrams-384"
-    assert info["schema"] == "0001_initial"
+    assert info["schema"] == SCHEMA_HEAD == "0002_assignment_state_index"
 
 
 def test_info_masks_the_database_password(tmp_path: Path) -> None:

@@ -244,6 +244,8 @@ class Assignment(Base):
         ),
         Index("ix_assignments_narrative_state", "narrative_id", "state"),
         Index("ix_assignments_state_score", "state", "score"),
+        # Answers "has this statement an open assignment?" from the index alone (migration 0002).
+        Index("ix_assignments_statement_state", "statement_id", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
