@@ -7,7 +7,7 @@ Runs, each in a fresh process so imports are cold for both sides alike:
   again   a second `tracker run` on the unchanged database
 and prints the ratios with PASS/FAIL: tracker <= 1.15 x raw, again <= 5 % of the first run.
 
-This shared 2-core machine drifts: raw encode alone took 22.3-29.3 s over a day. So the two sides
+This shared 2-core machine drifts: raw encode alone took 22.3-30.4 s over one day. So the two sides
 are measured in rounds, side by side, in alternating order (raw first, then tracker first, ...), and
 the target is judged on the median of the rounds' ratios; every round is printed.
 
