@@ -39,10 +39,12 @@ NAMING = {
 ACTOR_KINDS = ("official", "state_media", "proxy", "other")
 SOURCE_KINDS = ("rss", "html", "transcript", "telegram", "file", "manual")
 NARRATIVE_STATUSES = ("emerging", "active", "dormant", "archived", "merged", "retired")
+LIVE_STATUSES = ("emerging", "active", "dormant")  # narratives that still take statements
 NARRATIVE_ORIGINS = ("discovered", "seeded")
 ASSIGNMENT_STATES = ("assigned", "suggested", "confirmed", "rejected")
 ASSIGNMENT_METHODS = ("discovery", "auto", "suggest", "manual", "seed")
 CURRENT_STATES = ("assigned", "confirmed")  # states that make a narrative the statement's own
+OPEN_STATES = (*CURRENT_STATES, "suggested")  # a statement in any of these is not waiting for assignment
 ROLES = ("viewer", "researcher", "admin")
 
 

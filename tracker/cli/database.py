@@ -30,7 +30,17 @@ def info(app: AppContext) -> None:
 
     from tracker.db import current_revision
     from tracker.embed import resolve_model_path
-    from tracker.models import Actor, Assignment, Embedding, JobRun, Narrative, Source, Statement
+    from tracker.models import (
+        CURRENT_STATES,
+        LIVE_STATUSES,
+        Actor,
+        Assignment,
+        Embedding,
+        JobRun,
+        Narrative,
+        Source,
+        Statement,
+    )
 
     db = app.db
     with db.reader() as session:
@@ -42,8 +52,8 @@ def info(app: AppContext) -> None:
             "actors": count(Actor),
             "sources": count(Source),
             "embeddings": count(Embedding, Embedding.model == app.config.embedding.model),
-            "narratives": count(Narrative, Narrative.status.in_(("emerging", "active", "dormant"))),
-            "assigned": count(Assignment, Assignment.state.in_(("assigned", "confirmed"))),
+            "narratives": count(Narrative, Narrative.status.in_(LIVE_STATUSES)),
+            "assigned": count(Assignment, Assignment.state.in_(CURRENT_STATES)),
             "suggested": count(Assignment, Assignment.state == "suggested"),
             "job_runs": count(JobRun),
         }

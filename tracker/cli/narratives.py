@@ -24,12 +24,12 @@ def narratives_list(app: AppContext, show_all: bool) -> None:
     """List narratives: id, status, size and label, largest first."""
     from sqlalchemy import select
 
-    from tracker.models import Narrative
+    from tracker.models import LIVE_STATUSES, Narrative
 
     with app.db.reader() as session:
         query = select(Narrative).order_by(Narrative.size.desc(), Narrative.id)
         if not show_all:
-            query = query.where(Narrative.status.in_(("emerging", "active", "dormant")))
+            query = query.where(Narrative.status.in_(LIVE_STATUSES))
         for n in session.scalars(query):
             click.echo(f"{n.id:>5} {n.status:<9} {n.size:>6}  {n.label}")
 

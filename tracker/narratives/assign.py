@@ -22,7 +22,16 @@ from sqlalchemy.orm import Session
 from tracker import audit
 from tracker.config import NarrativesConfig
 from tracker.db import Database
-from tracker.models import Assignment, Narrative, NarrativeEvent, Statement, User, utcnow
+from tracker.models import (
+    CURRENT_STATES,
+    OPEN_STATES,
+    Assignment,
+    Narrative,
+    NarrativeEvent,
+    Statement,
+    User,
+    utcnow,
+)
 from tracker.narratives.registry import LIVE_STATUSES, refresh_narratives
 from tracker.narratives.vectors import centroid_from_bytes, load_vectors, unit
 
@@ -90,9 +99,6 @@ def decide(scores: np.ndarray, cfg: NarrativesConfig) -> tuple[np.ndarray, np.nd
         for row_c, row_s, bs in zip(top, top_scores, best_score, strict=True)
     ]
     return best, best_score, suggestions
-
-
-OPEN_STATES = ("assigned", "confirmed", "suggested")
 
 
 def has_no_open_assignment() -> Any:
@@ -209,7 +215,7 @@ def _touch(session: Session, touched: dict[int, int]) -> None:
             select(Assignment.narrative_id, func.min(Statement.published_at), func.max(Statement.published_at),
                    func.count(Assignment.id))
             .join(Statement, Statement.id == Assignment.statement_id)
-            .where(Assignment.narrative_id.in_(part), Assignment.state.in_(("assigned", "confirmed")))
+            .where(Assignment.narrative_id.in_(part), Assignment.state.in_(CURRENT_STATES))
             .group_by(Assignment.narrative_id)
         ):
             values[nid].update(size=size, first=first, last=last)
@@ -256,7 +262,7 @@ def assign_to_narrative(db: Database, cfg: NarrativesConfig, model: str, nid: in
             sid: (n, st, score or 0.0)
             for sid, n, st, score in session.execute(
                 select(Assignment.statement_id, Assignment.narrative_id, Assignment.state, Assignment.score).where(
-                    Assignment.state.in_(("assigned", "confirmed")))
+                    Assignment.state.in_(CURRENT_STATES))
             )
         }
         blocked = set(session.scalars(select(Assignment.statement_id).where(
@@ -325,7 +331,7 @@ def tag_statement(session: Session, statement_id: int, action: str, narrative_id
     if session.get(Statement, statement_id) is None:
         raise TagError(f"statement {statement_id} does not exist")
     before = snapshot(session, statement_id)
-    current = next((r["narrative_id"] for r in before if r["state"] in ("assigned", "confirmed")), None)
+    current = next((r["narrative_id"] for r in before if r["state"] in CURRENT_STATES), None)
     best_suggestion = max((r for r in before if r["state"] == "suggested"), key=lambda r: r["score"] or 0,
                           default=None)
     if action in ("confirm", "reject") and narrative_id is None:

@@ -16,10 +16,8 @@ from sqlalchemy.orm import Session
 
 from tracker.config import NarrativesConfig
 from tracker.db import Database
-from tracker.models import Assignment, Narrative, Statement
+from tracker.models import LIVE_STATUSES, Assignment, Narrative, Statement
 from tracker.narratives.vectors import centroid_from_bytes, load_vectors, unit
-
-LIVE_STATUSES = ("emerging", "active", "dormant")
 
 
 def refresh_narratives(db: Database, cfg: NarrativesConfig, model: str, narrative_ids: set[int] | None = None) -> None:

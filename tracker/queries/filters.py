@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from tracker.models import Actor, Statement
+from tracker.models import CURRENT_STATES, LIVE_STATUSES, Actor, Statement
 
-LIVE = ("emerging", "active", "dormant")
-CURRENT = ("assigned", "confirmed")
+LIVE = LIVE_STATUSES
+CURRENT = CURRENT_STATES
 
 
 def like_pattern(value: str) -> str:
