@@ -7,7 +7,7 @@ while the good rows still come through. Only whole-file problems raise ``FileFor
 This module is the public entry: it picks the format and preset and hands the file to its
 reader. The work lives next door: ``file_checks`` (whole-file problems), ``presets``, ``lines``
 (the per-line cap), ``jsonl`` and ``csvfile`` (the readers) and ``records`` (record -> draft).
-Names callers have always imported from here are re-exported.
+``FileFormatError`` and ``MAX_FIELD_CHARS`` are re-exported for callers that import them from here.
 """
 
 from __future__ import annotations
@@ -22,30 +22,10 @@ from tracker.ingest.file_checks import DEFAULT_MAX_BYTES, FileFormatError, check
 from tracker.ingest.jsonl import read_jsonl
 from tracker.ingest.lines import MAX_LINE_BYTES
 from tracker.ingest.presets import PRESETS, Preset
-from tracker.ingest.records import (
-    KNOWN_FIELDS,
-    MAX_FIELD_CHARS,
-    STRING_FIELDS,
-    build_draft,
-    parse_timestamp,
-    shorten,
-)
+from tracker.ingest.records import MAX_FIELD_CHARS
 
-__all__ = [
-    "DEFAULT_MAX_BYTES",
-    "KNOWN_FIELDS",
-    "MAX_FIELD_CHARS",
-    "MAX_LINE_BYTES",
-    "PRESETS",
-    "STRING_FIELDS",
-    "FileFormatError",
-    "Preset",
-    "build_draft",
-    "check_file",
-    "parse_timestamp",
-    "read_statements",
-    "shorten",
-]
+# What callers import from here (the readers' own names live in their modules).
+__all__ = ["DEFAULT_MAX_BYTES", "MAX_FIELD_CHARS", "FileFormatError", "check_file", "read_statements"]
 
 logger = logging.getLogger(__name__)
 
