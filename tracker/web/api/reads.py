@@ -32,6 +32,7 @@ from tracker.web.auth import access, current_user
 from tracker.web.bodies import send_body
 from tracker.web.errors import ApiError
 from tracker.web.similarity import snapshot
+from tracker.web.timelines import timeline_body
 
 
 @bp.get("/openapi.json")
@@ -81,7 +82,6 @@ def narrative(narrative_id: int) -> Any:
 @access("read")
 def narrative_timeline(narrative_id: int) -> Any:
     from tracker.analysis.timeline import limit_edges
-    from tracker.web.views.pages import timeline_body
 
     edges = edge_limit_arg()
     body = timeline_body(timeline_bodies, narrative_id, edges, lambda doc: jsonify(limit_edges(doc, edges)).get_data())

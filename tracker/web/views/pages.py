@@ -12,7 +12,6 @@ import csv
 import io
 import json
 import logging
-from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,13 +19,14 @@ from typing import Any
 from flask import Blueprint, Response, abort, request, send_file, url_for
 
 from tracker import queries
-from tracker.analysis.load import data_now, narrative_timeline
+from tracker.analysis.load import data_now
 from tracker.analysis.spread import detect_bursts, to_utc
 from tracker.export import neutralise
 from tracker.web import read_session, state
 from tracker.web.auth import access
-from tracker.web.bodies import Body, make_body, send_body
+from tracker.web.bodies import send_body
 from tracker.web.cache import LRU, data_version, render_cached
+from tracker.web.timelines import cached_timeline, timeline_body
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,6 @@ BADGE_FLAGS = ("emerging", "surging", "resurgent", "dormant")
 # ---------------------------------------------------------------- small shared helpers
 
 
-_timelines = LRU(64)
 _chart_bodies = LRU(64)  # chart.json per (narrative, data version)
 _export_bodies = LRU(16)  # timeline.json downloads, likewise
 _activity = LRU(256)
@@ -179,27 +178,8 @@ def burst_flags(dates: list[datetime], now: datetime) -> list[str]:
     return [f for f in BADGE_FLAGS if f in report.flags]
 
 
-def timeline_body(cache: LRU, narrative_id: int, variant: Hashable, serialise: Callable[[dict[str, Any]], bytes]
-                  ) -> Body | None:
-    """A body made from a narrative's timeline document (the API's, chart.json, the JSON export), built
-    and gzipped once per data version and ``variant``; None when there is no such narrative."""
-    session = read_session()
-    version = data_version(session)
-
-    def make() -> Body | None:
-        doc = cached_timeline(session, narrative_id, version)
-        return None if doc is None else make_body(serialise(doc))
-
-    return cache.get((narrative_id, version, variant), make)  # type: ignore[no-any-return]
-
-
 def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode("utf-8")
-
-
-def cached_timeline(session: Any, narrative_id: int, version: tuple[Any, ...]) -> dict[str, Any] | None:
-    return _timelines.get((narrative_id, version),  # type: ignore[no-any-return]
-                          lambda: narrative_timeline(session, narrative_id, state().config))
 
 
 # ---------------------------------------------------------------- overview

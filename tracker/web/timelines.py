@@ -1,0 +1,38 @@
+"""Narrative timeline documents held per web process, and the response bodies made from them.
+
+The dashboard (page, chart.json, timeline.json) and the API (``/api/narratives/<id>/timeline``) read
+the same document: it is built once per (narrative, data version) here, and each caller keeps its
+own serialised, gzipped body of it in an LRU of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from tracker.analysis.load import narrative_timeline
+from tracker.web import read_session, state
+from tracker.web.bodies import Body, make_body
+from tracker.web.cache import LRU, data_version
+
+_timelines = LRU(64)
+
+
+def cached_timeline(session: Any, narrative_id: int, version: tuple[Any, ...]) -> dict[str, Any] | None:
+    """The narrative's timeline document as of ``version`` (None: no such narrative)."""
+    return _timelines.get((narrative_id, version),  # type: ignore[no-any-return]
+                          lambda: narrative_timeline(session, narrative_id, state().config))
+
+
+def timeline_body(cache: LRU, narrative_id: int, variant: Hashable, serialise: Callable[[dict[str, Any]], bytes]
+                  ) -> Body | None:
+    """A body made from a narrative's timeline document (the API's, chart.json, the JSON export), built
+    and gzipped once per data version and ``variant``; None when there is no such narrative."""
+    session = read_session()
+    version = data_version(session)
+
+    def make() -> Body | None:
+        doc = cached_timeline(session, narrative_id, version)
+        return None if doc is None else make_body(serialise(doc))
+
+    return cache.get((narrative_id, version, variant), make)  # type: ignore[no-any-return]
