@@ -1,9 +1,10 @@
 """Dashboard pages: the overview of narratives and one narrative's page (timeline, graph, exports).
 
 Charts are drawn in the browser by plotly.js, served from the installed plotly wheel (no CDN), fed
-by a ``<script type="application/json">`` data block, so the CSP can forbid inline script. Sparklines
-are small SVGs built here. Timelines, filter choices and the pages' own blocks are cached per
-process, keyed by a data version that changes on every commit (see ``tracker.web.cache``).
+by the page's ``chart.json`` (fetched by static/charts.js, so the CSP can forbid inline script and
+the page stays small). Sparklines are small SVGs built here. Timelines (``tracker.web.timelines``),
+filter choices and the pages' own blocks are cached per process, keyed by a data version that
+changes on every commit (see ``tracker.web.cache``).
 """
 
 from __future__ import annotations
