@@ -1,8 +1,9 @@
 """Narrative id stability: do narratives keep their ids when 20% more statements arrive?
 
 Run from the project root: ``.venv/bin/python bench/stability.py``. It stores a random 83.3% of the
-EUvsDisinfo titles in a temporary SQLite database (vectors from the all-MiniLM-L6-v2 cache that
-bench/quality.py writes under bench/results/), runs full discovery through ``run_discovery``, then
+EUvsDisinfo titles in a temporary SQLite database (vectors of the default encoder, cached under
+bench/results/ as bench/quality.py does; ``--model`` picks another), runs full discovery through
+``run_discovery``, then
 adds the remaining 16.7% (20% more) and, on two copies of that database, runs
 
 * full discovery again (``tracker cluster --full``), and
@@ -30,10 +31,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from gold import default_data_path  # noqa: E402
-from quality import MODEL_NAME, embed_cached  # noqa: E402
+from quality import embed_cached  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from tracker.config import Config, load_config  # noqa: E402
+from tracker.config import DEFAULT_MODEL, Config, load_config  # noqa: E402
 from tracker.db import Database, ensure_schema  # noqa: E402
 from tracker.embed import to_bytes  # noqa: E402
 from tracker.ingest.drafts import StatementDraft  # noqa: E402
@@ -49,12 +50,12 @@ def load_titles(path: Path) -> list[str]:
         return [(row.get("title") or "").strip() for row in csv.DictReader(fh)]
 
 
-def add_statements(db: Database, rows: list[int], titles: list[str], vectors: np.ndarray) -> None:
+def add_statements(db: Database, rows: list[int], titles: list[str], vectors: np.ndarray, model: str) -> None:
     """Store titles ``rows`` as statements and their vectors as embeddings (one per distinct text)."""
     drafts = [StatementDraft(titles[i], external_id=f"case-{i}", outlet="EUvsDisinfo") for i in rows]
     with db.transaction() as session:
         store_drafts(session, drafts)
-        known = set(session.scalars(select(Embedding.text_hash).where(Embedding.model == MODEL_NAME)))
+        known = set(session.scalars(select(Embedding.text_hash).where(Embedding.model == model)))
         fresh: dict[str, int] = {}
         for i in rows:
             h = text_hash(titles[i])
@@ -62,7 +63,7 @@ def add_statements(db: Database, rows: list[int], titles: list[str], vectors: np
                 fresh[h] = i
         blobs = to_bytes(vectors[list(fresh.values())], "float32") if fresh else []
         session.execute(Embedding.__table__.insert(), [
-            {"text_hash": h, "model": MODEL_NAME, "dim": vectors.shape[1], "dtype": "float32", "vector": b}
+            {"text_hash": h, "model": model, "dim": vectors.shape[1], "dtype": "float32", "vector": b}
             for h, b in zip(fresh, blobs, strict=True)])
 
 
@@ -90,6 +91,7 @@ def make_config(url: str, seed: int) -> Config:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=0, help="seed of the subset draw and of the estimator")
+    ap.add_argument("--model", default=DEFAULT_MODEL, help="encoder whose vectors are clustered")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     path = default_data_path()
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"data set not found: {path} (set TRACKER_SHARED_DATA)", file=sys.stderr)
         return 2
     titles = load_titles(path)
-    vectors = embed_cached(titles)
+    vectors = embed_cached(titles, args.model)
     order = np.random.default_rng(args.seed).permutation(len(titles))
     n_first = int(round(len(titles) * FIRST_SHARE))
     first, rest = sorted(order[:n_first].tolist()), sorted(order[n_first:].tolist())
@@ -110,9 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         db = Database(f"sqlite:///{base}")
         ensure_schema(db)
         cfg = make_config(f"sqlite:///{base}", args.seed)
-        add_statements(db, first, titles, vectors)
+        add_statements(db, first, titles, vectors, args.model)
         t0 = time.perf_counter()
-        r1 = run_discovery(db, cfg.narratives, MODEL_NAME)
+        r1 = run_discovery(db, cfg.narratives, args.model)
         t_first = time.perf_counter() - t0
         before = current_map(db)
         db.dispose()
@@ -125,9 +127,9 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(base, path_mode)
             db = Database(f"sqlite:///{path_mode}")
             cfg = make_config(f"sqlite:///{path_mode}", args.seed)
-            add_statements(db, rest, titles, vectors)
+            add_statements(db, rest, titles, vectors, args.model)
             t0 = time.perf_counter()
-            counts = jobs.cluster(db, cfg, MODEL_NAME, full=(mode == "full"))
+            counts = jobs.cluster(db, cfg, args.model, full=(mode == "full"))
             seconds = time.perf_counter() - t0
             after = current_map(db)
             every = statement_ids(db)

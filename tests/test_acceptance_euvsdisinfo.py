@@ -39,6 +39,9 @@ def test_every_case_gets_a_row_and_a_second_run_keeps_every_narrative_id(tmp_pat
     tracker("cluster", "--full")
     second = tmp_path / "second.csv"
     tracker("export", "statements", "--format", "csv", "-o", str(second))
-    before = {r["statement_id"]: r["narrative_id"] for r in rows}
-    after = {r["statement_id"]: r["narrative_id"] for r in csv.DictReader(second.open(encoding="utf-8"))}
-    assert after == before
+    # Narratives statements belong to; a suggestion the incremental run adds for a statement discovery
+    # left out is not a change of narrative.
+    def homes(table: list[dict[str, str]]) -> dict[str, str]:
+        return {r["statement_id"]: r["narrative_id"] for r in table if r["assignment"] in ("assigned", "confirmed")}
+
+    assert homes(list(csv.DictReader(second.open(encoding="utf-8")))) == homes(rows)

@@ -101,3 +101,17 @@ def test_dashboard_shows_narratives_and_statements_in_time_order(demo: tuple[Dat
     assert f"/narratives/{nid}" in overview
     page = client.get(f"/narratives/{nid}").get_data(as_text=True)
     assert page.index("Dmitry Medvedev") < page.index("Zhao Lijian")
+
+
+def test_one_claim_is_one_narrative_in_chinese_russian_and_english(demo: tuple[Database, Config]) -> None:
+    """Issue 13: with the default (multilingual) configuration a claim does not split by language."""
+    db, _ = demo
+    rows = {r["external_id"]: r for r in map(json.loads, corpus_path().read_text(encoding="utf-8").splitlines())}
+    with db.reader() as session:
+        placed = {r["external_id"]: (r["narrative_id"], r["language"]) for r in export.statement_rows(session)}
+    for hint in ("us-biolabs", "covid-fort-detrick", "nato-encirclement"):
+        home = narrative_of(db, hint)
+        members = [placed[e] for e, r in rows.items() if r["narrative_hint"] == hint]
+        in_home = [lang for nid, lang in members if nid == home]
+        assert len(in_home) >= 0.8 * len(members), f"{hint}: {len(in_home)} of {len(members)} in one narrative"
+        assert {"en", "ru", "zh"} <= set(in_home), f"{hint}: languages in its narrative {set(in_home)}"

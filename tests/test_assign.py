@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select, update
 
-from tests.vectors import MODEL, add, axis, current, fixed, group, narratives_cfg, near
+from tests.vectors import MODEL, TEST_LEVELS, add, axis, current, discover, fixed, group, narratives_cfg, near
 from tracker import jobs
 from tracker.config import Config
 from tracker.db import Database
 from tracker.models import Assignment, AuditEvent, Narrative, Statement
 from tracker.narratives.assign import assign_pending, restore, snapshot, tag_statement
-from tracker.narratives.registry import refresh_narratives, run_discovery
+from tracker.narratives.registry import refresh_narratives
 from tracker.narratives.vectors import centroid_from_bytes
 
 
@@ -26,7 +26,7 @@ def rows_of(db: Database, sid: int) -> dict[int, tuple[str, str]]:
 
 def setup_four(db: Database, config: Config) -> tuple[dict[int, list[int]], dict[int, int]]:
     g = group(db, {0: 6, 1: 6, 2: 6, 3: 6})
-    run_discovery(db, narratives_cfg(config), MODEL)
+    discover(db, narratives_cfg(config), MODEL)
     return g, {d: current(db)[g[d][0]] for d in g}
 
 
@@ -59,7 +59,7 @@ def test_score_below_suggest_waits_in_the_pool(db: Database, config: Config) -> 
 def test_pool_becomes_an_emerging_narrative(db: Database, config: Config) -> None:
     setup_four(db, config)
     pool = add(db, [near(7, i) for i in range(10)])
-    cfg = config.replace(embedding={"model": MODEL}, narratives={"min_size": 3, "random_state": 0})
+    cfg = config.replace(embedding={"model": MODEL}, narratives={"min_size": 3, "random_state": 0, **TEST_LEVELS})
     counts = jobs.cluster(db, cfg, MODEL)
     assert counts["mode"] == "incremental" and counts["emerging_created"] == 1
     homes = {current(db).get(s) for s in pool}
@@ -71,6 +71,7 @@ def test_pool_becomes_an_emerging_narrative(db: Database, config: Config) -> Non
 def test_a_run_right_after_full_discovery_does_not_cluster_the_same_pool_again(
     db: Database, config: Config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # jobs.cluster(full=True) measures the real scale of this small corpus, so the default levels apply
     group(db, {0: 6, 1: 6})
     loners = add(db, [near(8, 0), near(9, 0)])
     cfg = config.replace(embedding={"model": MODEL}, narratives={"min_size": 3, "random_state": 0})
@@ -132,7 +133,7 @@ def test_confirmations_pull_a_borderline_statement_over_the_auto_threshold(db: D
     cfg = narratives_cfg(config)
     base = add(db, [near(0, i) for i in range(6)])
     leaning = add(db, [axis((0, 1.0), (5, 0.6 + 0.02 * i)) for i in range(3)])
-    run_discovery(db, cfg, MODEL, estimator=fixed({0: base + leaning}))
+    discover(db, cfg, MODEL, estimator=fixed({0: base + leaning}))
     nid = current(db)[base[0]]
     with db.reader() as session:
         c = centroid_from_bytes(session.get(Narrative, nid).centroid)  # type: ignore[union-attr]

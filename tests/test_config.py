@@ -59,7 +59,8 @@ def test_tracker_config_env_names_the_file(tmp_path: Path) -> None:
         ("[web]\nport = 'eighty'\n", "web.port"),
         ("[web]\nprot = 80\n", "web.prot"),
         ("[nope]\nx = 1\n", "[nope]"),
-        ("[narratives]\nauto_threshold = 0.3\nsuggest_threshold = 0.5\n", "suggest_threshold"),
+        ("[narratives]\nauto_level = 0.3\nsuggest_level = 0.5\n", "suggest_level"),
+        ("[narratives]\nauto_threshold = 0.62\n", "narratives.auto_level"),  # a retired cosine cut-off
         ("this is not toml", "not valid TOML"),
     ],
 )

@@ -18,7 +18,7 @@ def _blobs(n=600, centers=6, seed=0):
     return x / np.linalg.norm(x, axis=1, keepdims=True), y
 
 
-@parametrize_with_checks([NarrativeDiscoverer(min_size=1, assign_threshold=-1.0)])
+@parametrize_with_checks([NarrativeDiscoverer(min_size=1, join_level=-100.0)])
 def test_sklearn_estimator_contract(estimator, check):
     check(estimator)
 
@@ -52,7 +52,7 @@ def test_predict_agrees_with_fit_on_training_data():
 
 def test_predict_marks_far_points_unassigned():
     x, _ = _blobs()
-    est = NarrativeDiscoverer(assign_threshold=0.5).fit(x)
+    est = NarrativeDiscoverer().fit(x)
     far = -est.centroids_.sum(axis=0, keepdims=True)
     assert est.predict(far)[0] == -1
 
@@ -62,7 +62,7 @@ def test_small_groups_are_dissolved():
     rng = np.random.default_rng(3)
     odd = rng.normal(size=(3, 32))
     odd /= np.linalg.norm(odd, axis=1, keepdims=True)
-    est = NarrativeDiscoverer(min_size=10, assign_threshold=0.9).fit(np.vstack([x, odd]))
+    est = NarrativeDiscoverer(min_size=10).fit(np.vstack([x, odd]))
     assert est.n_narratives_ == 3
     assert np.all(est.labels_[-3:] == -1)
 
@@ -86,8 +86,10 @@ def test_merge_by_mean_similarity_matches_pairwise_average():
 
 def test_rejects_bad_parameters_naming_them():
     x, _ = _blobs(n=50)
-    with pytest.raises(ValueError, match="merge_threshold"):
-        NarrativeDiscoverer(merge_threshold=3.0).fit(x)
+    with pytest.raises(ValueError, match="merge_level"):
+        NarrativeDiscoverer(merge_level=float("nan")).fit(x)
+    with pytest.raises(ValueError, match="background"):
+        NarrativeDiscoverer(background=(0.1, 0.0)).fit(x)
     with pytest.raises(ValueError, match="n_micro"):
         NarrativeDiscoverer(n_micro="many").fit(x)
 
@@ -113,3 +115,69 @@ def test_group_sums_equal_per_label_addition():
     expected = np.zeros((7, 5))
     np.add.at(expected, labels, x)
     np.testing.assert_allclose(_group_sums(x, labels, 7), expected, rtol=1e-6)
+
+
+def _with_common_component(x: np.ndarray, share: float) -> np.ndarray:
+    """Unit rows whose pairwise cosines are ``(1 - share) * cos + share``: what an encoder with a higher
+    baseline similarity does to the same texts (every similarity shifted up and compressed)."""
+    common = np.full((x.shape[0], 1), np.sqrt(share))
+    return np.hstack([np.sqrt(1.0 - share) * x, common])
+
+
+def _noisy_blobs() -> np.ndarray:
+    x, _ = _blobs(n=400, centers=5, seed=4)
+    noisy = x + np.random.default_rng(5).normal(scale=0.25, size=x.shape)  # close calls, not clean blobs
+    return noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("share", [0.2, 0.5, 0.8])
+def test_same_narratives_when_every_similarity_is_shifted_and_scaled(share):
+    noisy = _noisy_blobs()
+    before = NarrativeDiscoverer().fit(noisy)
+    after = NarrativeDiscoverer().fit(_with_common_component(noisy, share))
+    assert before.n_narratives_ > 1
+    np.testing.assert_array_equal(before.labels_, after.labels_)
+    mean_a, sd_a = before.background_
+    mean_b, sd_b = after.background_
+    assert mean_b == pytest.approx((1 - share) * mean_a + share, abs=1e-6)
+    assert sd_b == pytest.approx((1 - share) * sd_a, rel=1e-5)
+
+
+@pytest.mark.parametrize("share", [0.2, 0.5, 0.8])
+def test_micro_cluster_path_keeps_its_narratives_under_the_shift(share):
+    """Through MiniBatchKMeans the shifted copy differs by float rounding (~1e-7), which can flip a
+    tied point between micro-clusters; the narratives must stay the same but for such flips."""
+    noisy = _noisy_blobs()
+    kwargs = {"exact_below": 50, "micro_per_sqrt": 4.0}
+    before = NarrativeDiscoverer(**kwargs).fit(noisy)
+    after = NarrativeDiscoverer(**kwargs).fit(_with_common_component(noisy, share))
+    assert adjusted_rand_score(before.labels_, after.labels_) > 0.9
+    assert abs(before.n_narratives_ - after.n_narratives_) <= 2
+
+
+def test_an_absolute_cut_would_have_moved_with_the_shift():
+    """The counter-check of the test above: a fixed cosine cut merges everything once the baseline rises."""
+    x, _ = _blobs(n=400, centers=5, seed=4)
+    shifted = _with_common_component(x, 0.8)
+    groups = merge_by_mean_similarity(shifted, np.ones(len(x)), min_similarity=0.3)
+    assert len(set(groups.tolist())) == 1
+    assert NarrativeDiscoverer().fit(shifted).n_narratives_ == 5
+
+
+def test_levels_are_measured_on_the_given_background():
+    """Fitting a subset (the unassigned pool) with the corpus's background keeps the corpus's scale."""
+    x, _ = _blobs(n=300, centers=3)
+    own = NarrativeDiscoverer().fit(x)
+    assert own.background_ != (0.9, 0.01)
+    strict = NarrativeDiscoverer(background=(0.9, 0.01)).fit(x)  # a corpus where everything is near
+    assert strict.background_ == (0.9, 0.01)
+    assert strict.n_narratives_ < own.n_narratives_ or np.mean(strict.labels_ == -1) > np.mean(own.labels_ == -1)
+
+
+def test_mean_vectors_give_the_mean_similarity_to_members():
+    x, _ = _blobs(n=300, centers=3)
+    est = NarrativeDiscoverer().fit(x)
+    members = x[est.labels_ == 0]
+    probe = x[:1]
+    np.testing.assert_allclose(probe @ est.means_[0], (probe @ members.T).mean(), rtol=1e-4)
+    np.testing.assert_allclose(est.cohesion_, np.linalg.norm(est.means_, axis=1), rtol=1e-6)

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.vectors import MODEL, DictEmbedder, add, axis, current, group, narratives_cfg
+from tests.vectors import (
+    MODEL,
+    DictEmbedder,
+    add,
+    axis,
+    current,
+    discover,
+    group,
+    narratives_cfg,
+    use_test_scale,
+)
 from tracker.config import Config
 from tracker.db import Database
 from tracker.models import Assignment, Narrative, NarrativeEvent
 from tracker.narratives.assign import add_seeded_narrative, assign_pending, assign_to_narrative, tag_statement
-from tracker.narratives.registry import run_discovery
 
 EMBEDDER = DictEmbedder({"biolabs example": axis((6, 1.0)), "another example": axis((6, 1.0), (7, 0.1))})
 
 
 def seed(db: Database, config: Config) -> int:
+    use_test_scale(db)
     nid, _ = add_seeded_narrative(db, narratives_cfg(config), EMBEDDER, "Biolabs", "US biolabs claims",
                                   ["biolabs example", "another example"])
     return nid
@@ -29,7 +39,7 @@ def state_of(db: Database, sid: int, nid: int) -> tuple[str, str] | None:
 
 def test_seeded_narrative_pulls_in_matching_statements_and_suggests_the_band(db: Database, config: Config) -> None:
     group(db, {0: 6})
-    run_discovery(db, narratives_cfg(config), MODEL)
+    discover(db, narratives_cfg(config), MODEL)
     close = add(db, [axis((6, 1.0), (9, 0.1 * i)) for i in range(3)])
     band = add(db, [axis((6, 0.55), (9, 0.835))])[0]
     far = add(db, [axis((9, 1.0))])[0]
@@ -45,7 +55,7 @@ def test_seeded_narrative_pulls_in_matching_statements_and_suggests_the_band(db:
 
 def test_seeding_never_overrides_a_confirmed_tag(db: Database, config: Config) -> None:
     g = group(db, {0: 6})
-    run_discovery(db, narratives_cfg(config), MODEL)
+    discover(db, narratives_cfg(config), MODEL)
     home = current(db)[g[0][0]]
     confirmed = add(db, [axis((6, 1.0))])[0]
     with db.transaction() as session:

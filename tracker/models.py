@@ -215,6 +215,9 @@ class Narrative(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("narratives.id", ondelete="SET NULL"))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("narratives.id", ondelete="SET NULL"))
     centroid: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Length of the mean of its statements' vectors: cohesion x cosine to the centroid is a statement's
+    # mean similarity to the narrative's statements, the quantity every level is measured on.
+    cohesion: Mapped[float | None] = mapped_column(Float)
     model: Mapped[str | None] = mapped_column(String(300))
     size: Mapped[int] = mapped_column(Integer, default=0)
     representative_ids: Mapped[list[Any]] = mapped_column(default=list)
@@ -222,6 +225,23 @@ class Narrative(Base):
     first_seen_at: Mapped[datetime | None] = mapped_column()
     last_seen_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SimilarityScale(Base):
+    """A model's background similarity on this corpus and its language offsets (narratives.calibration).
+
+    Written by every full discovery; incremental assignment and pool discovery read it, so their
+    levels mean what discovery's meant."""
+
+    __tablename__ = "similarity_scales"
+
+    model: Mapped[str] = mapped_column(String(300), primary_key=True)
+    mean: Mapped[float] = mapped_column(Float)
+    sd: Mapped[float] = mapped_column(Float)
+    languages: Mapped[list[Any]] = mapped_column(default=list)  # row order of ``offsets``
+    offsets: Mapped[bytes | None] = mapped_column(LargeBinary)  # float32, one row per language
+    statements: Mapped[int] = mapped_column(Integer, default=0)  # how many it was measured on
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -52,7 +52,7 @@ def _has_current() -> Any:
 def _suggested_query(cfg: NarrativesConfig) -> Any:
     """(statement id, gap to the auto threshold) for statements waiting on suggestions."""
     best = func.max(Assignment.score)
-    gap = func.abs(cfg.auto_threshold - func.coalesce(best, 0.0))
+    gap = func.abs(cfg.auto_level - func.coalesce(best, 0.0))
     return (select(Assignment.statement_id.label("sid"), gap.label("gap"))
             .join(Statement, Statement.id == Assignment.statement_id)
             .where(Assignment.state == "suggested", ~_has_current())

@@ -19,12 +19,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# The brief's core set plus languages with their own scripts (cheap: lingua loads a model only
-# for candidates whose script matches the text) so Georgian, Armenian, Greek, Japanese and Korean
-# are named rather than forced into a wrong code.
+# The brief's core set, every language of the default encoder (USE-m3's 16), Bulgarian, plus
+# languages with their own scripts (cheap: lingua loads a model only for candidates whose script
+# matches the text) so Georgian, Armenian, Greek, Japanese, Korean, Hindi and Thai are named rather
+# than forced into a wrong code. Discovery removes each language's offset, so a wrong code matters.
 DEFAULT_LANGUAGES: tuple[str, ...] = (
     "en", "ru", "zh", "uk", "ar", "fr", "de", "es", "fa", "be", "pl", "it", "pt", "tr", "sr",
-    "ka", "hy", "el", "ja", "ko",
+    "nl", "bg", "ka", "hy", "el", "ja", "ko", "hi", "th",
 )  # fmt: skip
 MIN_LETTERS = 3  # fewer letters than this: no call
 MIN_RELATIVE_DISTANCE = 0.1  # lingua returns None when the top two languages are closer than this

@@ -1,10 +1,11 @@
 """Incremental assignment of new statements, seeded narratives, and researchers' tags.
 
-A new statement joins the nearest narrative when its cosine to the centroid reaches the *auto*
-threshold; between *suggest* and *auto* it is suggested (the tagging queue shows up to three
-candidates); below, it waits in the unassigned pool that the next full discovery turns into new,
-*emerging* narratives. A statement a researcher rejected for a narrative is never put back there
-automatically.
+A statement's score towards a narrative is its level (narratives.calibration): its mean similarity
+to the narrative's statements, in background standard deviations of the corpus. A new statement
+joins the narrative it scores highest on when that reaches the *auto* level; between *suggest* and
+*auto* it is suggested (the tagging queue shows up to three candidates); below, it waits in the
+unassigned pool that the next full discovery turns into new, *emerging* narratives. A statement a
+researcher rejected for a narrative is never put back there automatically.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from tracker.models import (
     utcnow,
 )
 from tracker.narratives.registry import LIVE_STATUSES, refresh_narratives
-from tracker.narratives.vectors import centroid_from_bytes, load_vectors, unit
+from tracker.narratives.vectors import centroid_from_bytes, current_scale, load_vectors, narrative_mean, unit
 
 MAX_SUGGESTIONS = 3
 
@@ -57,30 +58,40 @@ class AssignReport:
         return asdict(self)
 
 
-def load_centroids(session: Session, model: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(narrative ids, unit centroids) of live narratives that have a centroid."""
-    ids: list[int] = []
-    vecs: list[np.ndarray] = []
-    for nid, blob in session.execute(
-        select(Narrative.id, Narrative.centroid).where(
+def _live_narratives(session: Session, model: str | None) -> list[Narrative]:
+    """Live narratives with a centroid in ``model``'s space, by id."""
+    return list(session.scalars(
+        select(Narrative).where(
             Narrative.status.in_(LIVE_STATUSES), Narrative.centroid.is_not(None),
             # a centroid from another model lives in another space, even when the dimension matches
             (Narrative.model == model) | Narrative.model.is_(None) if model else Narrative.id.is_not(None),
-        ).order_by(Narrative.id)
-    ):
-        vec = centroid_from_bytes(blob)
-        if vec is not None and (not vecs or vec.shape == vecs[0].shape):
-            ids.append(nid)
-            vecs.append(vec)
-    if not ids:
+        ).order_by(Narrative.id)))
+
+
+def _stack(pairs: list[tuple[int, np.ndarray | None]]) -> tuple[np.ndarray, np.ndarray]:
+    kept = [(nid, v) for nid, v in pairs if v is not None]
+    kept = [(nid, v) for nid, v in kept if v.shape == kept[0][1].shape]
+    if not kept:
         return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-    return np.asarray(ids, dtype=np.int64), unit(np.vstack(vecs))
+    return np.asarray([n for n, _ in kept], dtype=np.int64), np.vstack([v for _, v in kept]).astype(np.float32)
+
+
+def load_centroids(session: Session, model: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(narrative ids, unit centroids) of live narratives that have a centroid."""
+    ids, vecs = _stack([(n.id, centroid_from_bytes(n.centroid)) for n in _live_narratives(session, model)])
+    return ids, (unit(vecs) if len(ids) else vecs)
+
+
+def load_means(session: Session, model: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(narrative ids, mean statement vectors) of live narratives: a statement's dot product with a
+    row is its mean similarity to that narrative's statements."""
+    return _stack([(n.id, narrative_mean(n)) for n in _live_narratives(session, model)])
 
 
 def decide(scores: np.ndarray, cfg: NarrativesConfig) -> tuple[np.ndarray, np.ndarray, list[list[tuple[int, float]]]]:
     """Per row: best column, best score, and the suggestion list (column, score) for the queue.
 
-    ``scores`` holds cosines with -inf where assignment is forbidden (rejected pairs).
+    ``scores`` holds levels with -inf where assignment is forbidden (rejected pairs).
     """
     if scores.shape[1] == 0:
         n = scores.shape[0]
@@ -94,8 +105,8 @@ def decide(scores: np.ndarray, cfg: NarrativesConfig) -> tuple[np.ndarray, np.nd
     top_scores = np.take_along_axis(top_scores, order, axis=1)
     best, best_score = top[:, 0], top_scores[:, 0]
     suggestions = [
-        [(int(c), float(s)) for c, s in zip(row_c, row_s, strict=True) if s >= cfg.suggest_threshold]
-        if bs < cfg.auto_threshold else []
+        [(int(c), float(s)) for c, s in zip(row_c, row_s, strict=True) if s >= cfg.suggest_level]
+        if bs < cfg.auto_level else []
         for row_c, row_s, bs in zip(top, top_scores, best_score, strict=True)
     ]
     return best, best_score, suggestions
@@ -120,16 +131,17 @@ def assign_pending(db: Database, cfg: NarrativesConfig, model: str, *, limit: in
         candidate_ids = list(published)
         if not candidate_ids:
             return report
-        ids, X = load_vectors(session, model, candidate_ids)
-        nids, C = load_centroids(session, model)
+        scale = current_scale(session, model, cfg)
+        ids, X = load_vectors(session, model, candidate_ids, scale=scale)
+        nids, M = load_means(session, model)
         rejected = _rejected_pairs(session, ids.tolist())
     report.seconds_load = time.perf_counter() - started
     report.candidates = len(ids)
-    if len(ids) == 0 or len(nids) == 0 or C.shape[1] != X.shape[1]:
+    if len(ids) == 0 or len(nids) == 0 or M.shape[1] != X.shape[1]:
         report.unassigned = len(ids)
         report.seconds = time.perf_counter() - started
         return report
-    scores = X @ C.T
+    scores = scale.level(X @ M.T)
     col = {int(n): j for j, n in enumerate(nids.tolist())}
     row = {int(s): i for i, s in enumerate(ids.tolist())}
     for s, n in rejected:
@@ -140,7 +152,7 @@ def assign_pending(db: Database, cfg: NarrativesConfig, model: str, *, limit: in
     rows: list[dict[str, Any]] = []
     joined: dict[int, list[datetime | None]] = defaultdict(list)
     for i, sid in enumerate(ids.tolist()):
-        if best_score[i] >= cfg.auto_threshold:
+        if best_score[i] >= cfg.auto_level:
             nid = int(nids[best[i]])
             rows.append({"statement_id": sid, "narrative_id": nid, "state": "assigned", "method": "auto",
                          "score": float(best_score[i]), "created_at": now, "updated_at": now})
@@ -233,11 +245,12 @@ def add_seeded_narrative(db: Database, cfg: NarrativesConfig, embedder: Any, lab
         raise TagError("label is required")
     if not examples:
         raise TagError("at least one example statement is required")
-    vectors = embedder.embed(examples)
-    centroid = unit(np.asarray(vectors, dtype=np.float32).mean(axis=0)[None, :])[0]
+    mean = np.asarray(embedder.embed(examples), dtype=np.float32).mean(axis=0)
+    centroid = unit(mean[None, :])[0]
     with db.transaction() as session:
         nar = Narrative(label=label[:300], description=description, origin="seeded", status="active", locked=True,
-                        label_edited=True, centroid=centroid.tobytes(), model=embedder.name, examples=examples)
+                        label_edited=True, centroid=centroid.tobytes(), cohesion=float(np.linalg.norm(mean)),
+                        model=embedder.name, examples=examples)
         session.add(nar)
         session.flush()
         session.add(NarrativeEvent(narrative_id=nar.id, kind="seeded", detail={"examples": len(examples)},
@@ -256,8 +269,10 @@ def assign_to_narrative(db: Database, cfg: NarrativesConfig, model: str, nid: in
     report = AssignReport()
     started = time.perf_counter()
     with db.reader() as session:
-        centroid = centroid_from_bytes(session.scalar(select(Narrative.centroid).where(Narrative.id == nid)))
-        ids, X = load_vectors(session, model)
+        nar = session.get(Narrative, nid)
+        mean = narrative_mean(nar) if nar is not None else None
+        scale = current_scale(session, model, cfg)
+        ids, X = load_vectors(session, model, scale=scale)
         current = {
             sid: (n, st, score or 0.0)
             for sid, n, st, score in session.execute(
@@ -267,21 +282,21 @@ def assign_to_narrative(db: Database, cfg: NarrativesConfig, model: str, nid: in
         }
         blocked = set(session.scalars(select(Assignment.statement_id).where(
             Assignment.narrative_id == nid, Assignment.state.in_(("rejected", "suggested", "confirmed")))))
-    if centroid is None or len(ids) == 0 or centroid.shape[0] != X.shape[1]:
+    if mean is None or len(ids) == 0 or mean.shape[0] != X.shape[1]:
         return report
-    sims = X @ unit(centroid[None, :])[0]
+    sims = scale.level(X @ mean)
     report.candidates = len(ids)
     now = utcnow()
     take: list[int] = []
     suggest: list[dict[str, Any]] = []
     scores: dict[int, float] = {}
     for sid, sim in zip(ids.tolist(), sims.tolist(), strict=True):
-        if sid in blocked or sim < cfg.suggest_threshold:
+        if sid in blocked or sim < cfg.suggest_level:
             continue
         prev = current.get(sid)
         if prev is not None and (prev[1] == "confirmed" or prev[0] == nid):
             continue
-        if sim >= cfg.auto_threshold and (prev is None or sim > prev[2]):
+        if sim >= cfg.auto_level and (prev is None or sim > prev[2]):
             take.append(sid)
             scores[sid] = sim
         elif prev is None:
@@ -403,4 +418,4 @@ def _score_of(rows: list[dict[str, Any]], nid: int) -> float | None:
 
 
 __all__ = ["AssignReport", "TagError", "add_seeded_narrative", "assign_pending", "assign_to_narrative", "decide",
-           "load_centroids", "restore", "snapshot", "tag_statement"]
+           "load_centroids", "load_means", "restore", "snapshot", "tag_statement"]

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from tracker.config import NarrativesConfig
 from tracker.db import Database
 from tracker.models import LIVE_STATUSES, Assignment, Narrative, Statement
-from tracker.narratives.vectors import centroid_from_bytes, load_vectors, unit
+from tracker.narratives.vectors import centroid_from_bytes, current_scale, load_vectors, unit
 
 
 def refresh_narratives(db: Database, cfg: NarrativesConfig, model: str, narrative_ids: set[int] | None = None) -> None:
@@ -43,7 +43,8 @@ def refresh_narratives(db: Database, cfg: NarrativesConfig, model: str, narrativ
         for nid, sid, st in rows:
             by_narrative[nid][st].append(sid)
         all_ids = sorted({sid for _, sid, _ in rows})
-        ids, X = load_vectors(session, model, all_ids)
+        scale = current_scale(session, model, cfg)
+        ids, X = load_vectors(session, model, all_ids, scale=scale)
         index = {int(s): i for i, s in enumerate(ids.tolist())}
         info = _info_chunked(session, all_ids)
 
@@ -58,6 +59,7 @@ def refresh_narratives(db: Database, cfg: NarrativesConfig, model: str, narrativ
         rows_conf = [index[s] for s in groups.get("confirmed", []) if s in index]
         rows_neg = [index[s] for s in groups.get("rejected", []) if s in index]
         centroid = centroid_from_bytes(nar.centroid) if not rows_pos else None
+        cohesion = nar.cohesion if not rows_pos else float(np.linalg.norm(X[rows_pos].mean(axis=0)))
         if rows_pos:
             total = X[rows_pos].sum(axis=0) + (X[rows_conf].sum(axis=0) if rows_conf else 0)
             centroid = total / (len(rows_pos) + len(rows_conf))
@@ -81,6 +83,7 @@ def refresh_narratives(db: Database, cfg: NarrativesConfig, model: str, narrativ
             "first_seen_at": min(dates) if dates else None,
             "last_seen_at": max(dates) if dates else None,
             "centroid": None if centroid is None else unit(np.asarray(centroid)[None, :])[0].tobytes(),
+            "cohesion": cohesion,
             "representative_ids": reps,
         })
         texts_by.append([info[s][0] for s in positives if s in info])

@@ -24,16 +24,20 @@ from sqlalchemy.orm import Session
 from tracker.config import NarrativesConfig
 from tracker.db import Database
 from tracker.models import Assignment, Narrative, NarrativeEvent, utcnow
+from tracker.narratives.calibration import Calibration, calibrate, save_scale
 from tracker.narratives.refresh import LIVE_STATUSES, refresh_narratives
-from tracker.narratives.vectors import centroid_from_bytes, load_vectors, unit
+from tracker.narratives.vectors import current_scale, load_vectors, load_vectors_and_languages, narrative_mean
 
 log = logging.getLogger(__name__)
 
-# How much closer (cosine to centroids) a new cluster must be before full discovery moves an
-# automatically assigned statement out of its live narrative. Measured by bench/stability.py.
-STICKY_MARGIN = 0.3
-# How much more than the estimator's merge similarity two narratives need before discovery records a merge.
-MERGE_MARGIN = 0.05
+# Margins, like every cut, are levels: background standard deviations (narratives.calibration).
+# How much closer a new cluster must be before full discovery moves an automatically assigned
+# statement out of its live narrative. Measured by bench/stability.py.
+STICKY_MARGIN = 1.0
+# How far below the join level an automatically assigned statement may fall and still stay put.
+STAY_MARGIN = 0.3
+# How much more than the merge level two narratives need before discovery records a merge.
+MERGE_MARGIN = 0.4
 COLLECT_FROM = 100_000  # statements from which full discovery runs a full garbage collection (see run_discovery)
 
 
@@ -64,14 +68,16 @@ class DiscoveryReport:
         return out
 
 
-def make_estimator(cfg: NarrativesConfig) -> Any:
+def make_estimator(cfg: NarrativesConfig, scale: Calibration | None = None) -> Any:
+    """The configured discoverer; with ``scale``, its levels are measured on that background."""
     from tracker.narratives.discover import NarrativeDiscoverer
 
     return NarrativeDiscoverer(
         n_micro=cfg.n_micro or "auto",
-        merge_threshold=1.0 - cfg.merge_threshold,  # the estimator speaks in cosine distance
-        assign_threshold=cfg.discovery_assign_threshold,
+        merge_level=cfg.merge_level,
+        join_level=cfg.join_level,
         min_size=cfg.min_size,
+        background=None if scale is None else (scale.mean, scale.sd),
         random_state=cfg.random_state,
     )
 
@@ -81,14 +87,27 @@ class _State:
     """Everything discovery needs, read once."""
 
     ids: np.ndarray
-    X: np.ndarray
+    X: np.ndarray  # unit vectors with their language offsets removed
+    scale: Calibration
     current: dict[int, tuple[int, str]]  # statement -> (narrative, state) for assigned/confirmed
     rejected: set[tuple[int, int]]
     narratives: dict[int, Narrative]
 
 
-def _read_state(session: Session, model: str) -> _State:
-    ids, X = load_vectors(session, model)
+def neutralise(X: np.ndarray, languages: list[str | None], cfg: NarrativesConfig,
+               scale: Calibration | None = None) -> tuple[np.ndarray, Calibration]:
+    """The space discovery clusters in: ``X`` (changed in place) without its language offsets, and the
+    scale measured there (or ``scale`` when given). bench/quality.py calls this too, so the benchmark
+    measures what the product does."""
+    if scale is None:
+        scale = calibrate(X, languages, random_state=cfg.random_state, prior=cfg.language_prior)
+    return scale.neutral(X, languages, copy=False), scale
+
+
+def _read_state(session: Session, model: str, cfg: NarrativesConfig, scale: Calibration | None) -> _State:
+    ids, X, languages = load_vectors_and_languages(session, model)
+    X, scale = neutralise(X, languages, cfg, scale)
+    del languages
     current: dict[int, tuple[int, str]] = {}
     rejected: set[tuple[int, int]] = set()
     for sid, nid, state in session.execute(
@@ -103,7 +122,7 @@ def _read_state(session: Session, model: str) -> _State:
     narratives = {
         n.id: n for n in session.scalars(select(Narrative).where(Narrative.status.in_(LIVE_STATUSES)))
     }
-    return _State(ids, X, current, rejected, narratives)
+    return _State(ids, X, scale, current, rejected, narratives)
 
 
 def _is_locked(nar: Narrative) -> bool:
@@ -113,7 +132,7 @@ def _is_locked(nar: Narrative) -> bool:
 
 def _match_clusters(
     members: dict[int, np.ndarray],
-    centroids: np.ndarray,
+    means: np.ndarray,
     state: _State,
     cfg: NarrativesConfig,
 ) -> tuple[dict[int, int], dict[int, int]]:
@@ -136,17 +155,18 @@ def _match_clusters(
         if c not in matched and nid not in taken:
             matched[c] = nid
             taken.add(nid)
-    # Centroid similarity for what membership could not decide (e.g. narratives whose members all moved).
+    # For what membership could not decide (e.g. narratives whose members all moved): a cluster and an
+    # old narrative whose statements are, on average, as similar as groups that discovery merges.
     free_n = [nid for nid, n in state.narratives.items()
               if nid not in taken and n.centroid is not None and not _is_locked(n)]
     free_c = [c for c in members if c not in matched]
     if free_n and free_c:
-        old = unit(np.vstack([centroid_from_bytes(state.narratives[nid].centroid) for nid in free_n]))
-        if old.shape[1] == centroids.shape[1]:
-            sims = centroids[free_c] @ old.T
+        old = np.vstack([narrative_mean(state.narratives[nid]) for nid in free_n])
+        if old.shape[1] == means.shape[1]:
+            sims = state.scale.level(means[free_c] @ old.T)
             order = np.dstack(np.unravel_index(np.argsort(-sims, axis=None), sims.shape))[0]
             for ci, ni in order:
-                if sims[ci, ni] < cfg.match_similarity:
+                if sims[ci, ni] < cfg.merge_level + MERGE_MARGIN:
                     break
                 c, nid = free_c[ci], free_n[ni]
                 if c not in matched and nid not in taken:
@@ -156,30 +176,33 @@ def _match_clusters(
 
 
 def run_discovery(db: Database, cfg: NarrativesConfig, model: str, *, job_run_id: int | None = None,
-                  estimator: Any = None) -> DiscoveryReport:
-    """Re-cluster all statements with vectors for ``model`` and reconcile the narratives table."""
+                  estimator: Any = None, scale: Calibration | None = None) -> DiscoveryReport:
+    """Re-cluster all statements with vectors for ``model`` and reconcile the narratives table.
+
+    The similarity scale is measured on the corpus (narratives.calibration) unless ``scale`` is given."""
     import time
 
     report = DiscoveryReport()
     with db.reader() as session:
-        state = _read_state(session, model)
+        state = _read_state(session, model, cfg, scale)
     report.statements = len(state.ids)
     if len(state.ids) == 0:
         return report
 
-    estimator = estimator or make_estimator(cfg)
+    estimator = estimator or make_estimator(cfg, state.scale)
     started = time.perf_counter()
     estimator.fit(state.X)
     report.seconds_fit = time.perf_counter() - started
     labels = np.asarray(estimator.labels_)
-    centroids = unit(np.asarray(estimator.centroids_, dtype=np.float32))
+    means = np.asarray(estimator.means_, dtype=np.float32)
     members = {int(c): state.ids[labels == c] for c in np.unique(labels) if c >= 0}
     report.clusters = len(members)
-    matched, old_sizes = _match_clusters(members, centroids, state, cfg)
-    plan = _Plan(state, cfg, labels, centroids, matched)
+    matched, old_sizes = _match_clusters(members, means, state, cfg)
+    plan = _Plan(state, cfg, labels, means, matched)
     first_run = not state.narratives
 
     with db.transaction() as session:
+        save_scale(session, model, state.scale, len(state.ids))
         new_ids = _create_narratives(session, plan, model, first_run, job_run_id, report)
         target = {s: (new_ids[k] if k is not None and k < 0 else k) for s, k in plan.target.items()}
         kept_ids = {nid for nid in target.values() if nid is not None}
@@ -204,21 +227,24 @@ def run_discovery(db: Database, cfg: NarrativesConfig, model: str, *, job_run_id
 
 class _Plan:
     """Where each statement goes, as a *key*: an existing narrative id (> 0), a new cluster (< 0:
-    ``-(cluster + 1)``) or None (unassigned). Built in steps, each a small method."""
+    ``-(cluster + 1)``) or None (unassigned). Built in steps, each a small method.
 
-    def __init__(self, state: _State, cfg: NarrativesConfig, labels: np.ndarray, centroids: np.ndarray,
+    Every comparison is a level (narratives.calibration): a statement's mean similarity to a group's
+    statements (its dot product with the group's mean vector) on the corpus's background scale."""
+
+    def __init__(self, state: _State, cfg: NarrativesConfig, labels: np.ndarray, means: np.ndarray,
                  matched: dict[int, int]) -> None:
         self.state, self.cfg = state, cfg
         self.row = {int(s): i for i, s in enumerate(state.ids.tolist())}
         self.matched = set(matched.values())
         self.locked = {nid for nid, nar in state.narratives.items() if _is_locked(nar)}
-        self.centroid: dict[int, np.ndarray] = {}
-        for c in range(centroids.shape[0]):
-            self.centroid[matched.get(c, -(c + 1))] = centroids[c]
+        self.mean: dict[int, np.ndarray] = {}
+        for c in range(means.shape[0]):
+            self.mean[matched.get(c, -(c + 1))] = means[c]
         for nid, nar in state.narratives.items():
-            vec = centroid_from_bytes(nar.centroid)
-            if nid not in self.centroid and vec is not None and vec.shape[0] == state.X.shape[1]:
-                self.centroid[nid] = unit(vec[None, :])[0]
+            vec = narrative_mean(nar)
+            if nid not in self.mean and vec is not None and vec.shape[0] == state.X.shape[1]:
+                self.mean[nid] = vec
         self.target: dict[int, int | None] = {
             int(s): (None if c < 0 else matched.get(int(c), -(int(c) + 1)))
             for s, c in zip(state.ids.tolist(), labels.tolist(), strict=True)
@@ -226,6 +252,12 @@ class _Plan:
         self._keep_decisions()
         self._stick()
         self._dissolve_small_new()
+
+    def _level(self, s: int, key: int | None) -> float:
+        """Statement ``s``'s level towards group ``key`` (-inf when the group has no mean vector)."""
+        if key is None or key not in self.mean:
+            return -np.inf
+        return float(self.state.scale.level(float(self.state.X[self.row[s]] @ self.mean[key])))
 
     def _keep_decisions(self) -> None:
         """Researchers' decisions and locked narratives stay put; rejected pairs never form."""
@@ -238,9 +270,9 @@ class _Plan:
 
     def _stick(self) -> None:
         """Hysteresis: an automatically assigned statement stays in its live narrative unless the
-        new clustering puts it somewhere clearly closer (by more than ``STICKY_MARGIN`` cosine).
-        Staying needs only the merge similarity (``merge_threshold``, 0.3), joining needs the higher
-        ``discovery_assign_threshold`` (0.4): a lower bar to stay than to enter is the hysteresis.
+        new clustering puts it somewhere clearly closer (by more than ``STICKY_MARGIN`` levels).
+        Joining needs the join level; staying needs ``STAY_MARGIN`` less: a lower bar to stay than to
+        enter is the hysteresis.
 
         Re-clustering from scratch moves statements that sit between two narratives back and forth
         (on EUvsDisinfo only ~73% would keep their id even with the best possible matching); a move
@@ -248,15 +280,13 @@ class _Plan:
         ``min_size`` of them stay and it is not clearly one with the group that took most of them.
         """
         stays: dict[int, list[int]] = defaultdict(list)
+        keep_bar = self.cfg.join_level - STAY_MARGIN
         for s, (nid, st) in self.state.current.items():
             key = self.target.get(s)
-            if st != "assigned" or key == nid or nid not in self.centroid or (s, nid) in self.state.rejected:
+            if st != "assigned" or key == nid or nid not in self.mean or (s, nid) in self.state.rejected:
                 continue
-            x = self.state.X[self.row[s]]
-            own = float(x @ self.centroid[nid])
-            other = float(x @ self.centroid[key]) if key is not None and key in self.centroid else -1.0
-            keep_bar = min(self.cfg.merge_threshold, self.cfg.discovery_assign_threshold)
-            if own >= keep_bar and own >= other - STICKY_MARGIN:
+            own = self._level(s, nid)
+            if own >= keep_bar and own >= self._level(s, key) - STICKY_MARGIN:
                 stays[nid].append(s)
         for nid, sids in stays.items():
             if nid in self.matched or (len(sids) >= self.cfg.min_size and not self._merges(nid)):
@@ -265,8 +295,7 @@ class _Plan:
 
     def _merges(self, nid: int) -> bool:
         """Whether an unmatched narrative really joined another: most of its members went to one
-        group and the two are, on average, clearly similar (the estimator's merge rule plus
-        ``MERGE_MARGIN``)."""
+        group and the two are, on average, clearly similar (the merge level plus ``MERGE_MARGIN``)."""
         mine = [s for s, (m, _) in self.state.current.items() if m == nid]
         went = Counter(self.target.get(s) for s in mine if self.target.get(s) is not None)
         if not went:
@@ -280,35 +309,34 @@ class _Plan:
             return True
         a = self.state.X[[self.row[s] for s in mine]].sum(axis=0)
         b = self.state.X[[self.row[s] for s in theirs]].sum(axis=0)
-        return float(a @ b) / (len(mine) * len(theirs)) >= self.cfg.merge_threshold + MERGE_MARGIN
+        mean_similarity = float(a @ b) / (len(mine) * len(theirs))
+        return bool(self.state.scale.level(mean_similarity) >= self.cfg.merge_level + MERGE_MARGIN)
 
     def _dissolve_small_new(self) -> None:
         """A new cluster left with fewer than ``min_size`` statements (its old members stayed home)
-        is no narrative: its statements join the nearest surviving one within the discovery threshold."""
+        is no narrative: its statements join the nearest surviving one that reaches the join level."""
         sizes = Counter(k for k in self.target.values() if k is not None)
         small = {k for k, n in sizes.items() if k < 0 and n < self.cfg.min_size}
         if not small:
             return
-        keys = sorted(k for k in sizes if k not in small and k in self.centroid)
+        keys = sorted(k for k in sizes if k not in small and k in self.mean)
         orphans = [s for s, k in self.target.items() if k in small]
         if not keys:
             for s in orphans:
                 self.target[s] = None
             return
-        sims = self.state.X[[self.row[s] for s in orphans]] @ np.vstack([self.centroid[k] for k in keys]).T
-        for s, row in zip(orphans, sims, strict=True):
+        levels = self.state.scale.level(
+            self.state.X[[self.row[s] for s in orphans]] @ np.vstack([self.mean[k] for k in keys]).T)
+        for s, row in zip(orphans, levels, strict=True):
             order = np.argsort(-row, kind="stable")
-            pick = next((keys[j] for j in order if row[j] >= self.cfg.discovery_assign_threshold
+            pick = next((keys[j] for j in order if row[j] >= self.cfg.join_level
                          and (s, keys[j]) not in self.state.rejected), None)
             self.target[s] = pick
 
     def scores(self) -> dict[int, float]:
-        """Cosine of each placed statement to the centroid of the group it joined in this run."""
-        out: dict[int, float] = {}
-        for s, key in self.target.items():
-            if key is not None and key in self.centroid:
-                out[s] = float(self.state.X[self.row[s]] @ self.centroid[key])
-        return out
+        """Each placed statement's level towards the group it joined in this run (the stored score)."""
+        return {s: self._level(s, key) for s, key in self.target.items()
+                if key is not None and key in self.mean}
 
 
 def _create_narratives(session: Session, plan: _Plan, model: str, first_run: bool, job_run_id: int | None,
@@ -421,13 +449,14 @@ def discover_pool(db: Database, cfg: NarrativesConfig, model: str, pool_ids: lis
     if len(pool_ids) < max(2 * cfg.min_size, 8):
         return 0
     with db.reader() as session:
-        ids, X = load_vectors(session, model, pool_ids)
+        scale = current_scale(session, model, cfg)
+        ids, X = load_vectors(session, model, pool_ids, scale=scale)
     if len(ids) < max(2 * cfg.min_size, 8):
         return 0
-    estimator = estimator or make_estimator(cfg)
+    estimator = estimator or make_estimator(cfg, scale)  # the corpus's scale, not the leftovers'
     estimator.fit(X)
     labels = np.asarray(estimator.labels_)
-    centroids = unit(np.asarray(estimator.centroids_, dtype=np.float32))
+    means = np.asarray(estimator.means_, dtype=np.float32)
     created: set[int] = set()
     now = utcnow()
     with db.transaction() as session:
@@ -441,8 +470,8 @@ def discover_pool(db: Database, cfg: NarrativesConfig, model: str, pool_ids: lis
             session.flush()
             created.add(nar.id)
             _event(session, nar.id, "created", None, {"size": int(mask.sum()), "from": "unassigned pool"}, job_run_id)
-            sims = X[mask] @ centroids[c]
-            for sid, sim in zip(ids[mask].tolist(), sims.tolist(), strict=True):
+            levels = scale.level(X[mask] @ means[c])
+            for sid, sim in zip(ids[mask].tolist(), levels.tolist(), strict=True):
                 rows.append({"statement_id": sid, "narrative_id": nar.id, "state": "assigned", "method": "discovery",
                              "score": float(sim), "created_at": now, "updated_at": now})
         if rows:
@@ -456,5 +485,5 @@ def discover_pool(db: Database, cfg: NarrativesConfig, model: str, pool_ids: lis
     return len(created)
 
 
-__all__ = ["LIVE_STATUSES", "STICKY_MARGIN", "DiscoveryReport", "discover_pool", "make_estimator",
+__all__ = ["LIVE_STATUSES", "STICKY_MARGIN", "DiscoveryReport", "discover_pool", "make_estimator", "neutralise",
            "refresh_narratives", "run_discovery"]

@@ -9,20 +9,34 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker.models import Embedding, Statement
+from tracker.config import NarrativesConfig
+from tracker.models import Embedding, Narrative, Statement
+from tracker.narratives.calibration import Calibration, calibrate, load_scale
+
+SCALE_SAMPLE = 20_000  # statements a scale is measured on when no discovery has stored one
 
 _CHUNK = 20_000
 
 
-def load_vectors(session: Session, model: str, statement_ids: Sequence[int] | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def load_vectors(session: Session, model: str, statement_ids: Sequence[int] | None = None, *,
+                 scale: Calibration | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(statement ids, unit vectors float32) for statements that have a vector for ``model``.
 
-    Counts first and reads keyset chunks straight into one preallocated float32 array, so peak
-    memory stays close to the vectors themselves: 1M x 384 is 1.5 GB, not twice that.
+    With ``scale``, each vector has its language's offset removed (the space discovery and assignment
+    work in). Counts first and reads keyset chunks straight into one preallocated float32 array, so
+    peak memory stays close to the vectors themselves: 1M x 384 is 1.5 GB, not twice that.
     """
+    ids, vectors, languages = load_vectors_and_languages(session, model, statement_ids)
+    if scale is not None and scale.offsets:
+        vectors = scale.neutral(vectors, languages, copy=False)
+    return ids, vectors
+
+
+def load_vectors_and_languages(session: Session, model: str, statement_ids: Sequence[int] | None = None
+                               ) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    """Like :func:`load_vectors` without neutralising, plus each statement's language."""
     base = (
-        select(Statement.id, Embedding.vector, Embedding.dtype)
+        select(Statement.id, Embedding.vector, Embedding.dtype, Statement.language)
         .join(Embedding, (Embedding.text_hash == Statement.text_hash) & (Embedding.model == model))
         .order_by(Statement.id)
     )
@@ -40,7 +54,8 @@ def load_vectors(session: Session, model: str, statement_ids: Sequence[int] | No
                 break
             out.extend(rows)
             last = rows[-1][0]
-    return out.result()
+    ids, vectors = out.result()
+    return ids, vectors, out.languages
 
 
 class _Growing:
@@ -51,6 +66,7 @@ class _Growing:
         self.ids = np.zeros(0, dtype=np.int64)
         self.vectors = np.zeros((0, 0), dtype=np.float32)
         self.n = 0
+        self.languages: list[str | None] = []
 
     def extend(self, rows: Sequence[Any]) -> None:
         if not rows:
@@ -67,6 +83,7 @@ class _Growing:
             vectors[: self.n] = self.vectors[: self.n]
             self.ids, self.vectors = ids, vectors
         self.ids[self.n : need] = [r[0] for r in rows]
+        self.languages.extend(r[3] for r in rows)
         self.vectors[self.n : need] = block
         self.n = need
 
@@ -98,3 +115,29 @@ def centroid_to_bytes(vector: np.ndarray) -> bytes:
 
 def centroid_from_bytes(blob: bytes | None) -> np.ndarray | None:
     return None if blob is None else np.frombuffer(blob, dtype=np.float32).copy()
+
+
+def narrative_mean(nar: Narrative) -> np.ndarray | None:
+    """The narrative's mean statement vector: its unit centroid times its cohesion.
+
+    Its dot product with a statement is the statement's mean similarity to the narrative's statements.
+    A narrative without a cohesion yet (seeded from one example, or from before cohesion was kept)
+    counts as fully cohesive."""
+    vec = centroid_from_bytes(nar.centroid)
+    if vec is None:
+        return None
+    return unit(vec[None, :])[0] * np.float32(nar.cohesion if nar.cohesion else 1.0)
+
+
+def current_scale(session: Session, model: str, cfg: NarrativesConfig) -> Calibration:
+    """The scale the last full discovery stored for ``model``, else one measured now on up to
+    ``SCALE_SAMPLE`` statements spread evenly over the corpus."""
+    stored = load_scale(session, model)
+    if stored is not None:
+        return stored
+    have = (select(Statement.id).join(Embedding, (Embedding.text_hash == Statement.text_hash)
+                                      & (Embedding.model == model)).order_by(Statement.id))
+    ids = list(session.scalars(have))
+    step = max(1, len(ids) // SCALE_SAMPLE)
+    _, X, languages = load_vectors_and_languages(session, model, ids[::step])
+    return calibrate(X, languages, random_state=cfg.random_state, prior=cfg.language_prior)

@@ -78,7 +78,7 @@ def _int(value: Any) -> int | None:
 
 def _default_similarity() -> float:
     """Statement-to-statement cosine that counts as "similar" unless the researcher picks another."""
-    return state().config.narratives.suggest_threshold
+    return state().config.narratives.suggest_level
 
 
 def _progress(session: Any) -> dict[str, int]:
@@ -94,7 +94,7 @@ def _item(session: Any, statement_id: int) -> dict[str, Any] | None:
 @access("researcher")
 def queue_page() -> str:
     cfg = state().config.narratives
-    return render_template("tagging.html", counts=_progress(read_session()), auto=cfg.auto_threshold,
+    return render_template("tagging.html", counts=_progress(read_session()), auto=cfg.auto_level,
                            similarity=_default_similarity(), start=_int(request.args.get("statement")))
 
 
