@@ -30,7 +30,7 @@ from tracker.config import Config
 from tracker.db import Database, ensure_schema
 from tracker.models import Assignment, Narrative, NarrativeEvent, Statement
 from tracker.narratives.assign import add_seeded_narrative, tag_statement
-from tracker.narratives.registry import STAY_MARGIN
+from tracker.narratives.registry import STAY_MARGIN, refresh_narratives
 
 
 def events(db: Database) -> list[tuple[int, str, int | None]]:
@@ -208,3 +208,53 @@ def test_same_data_and_seed_give_the_same_narratives_and_assignments(db: Databas
     assert len(_partition(db)[0]) >= 3
     other.dispose()
 
+
+
+def _label_of(db: Database, nid: int) -> tuple[str, str | None, int | None]:
+    with db.reader() as session:
+        nar = session.get(Narrative, nid)
+        assert nar is not None
+        return nar.label, nar.description, nar.label_source_id
+
+
+def test_a_discovered_narrative_is_named_after_its_most_representative_statement(db: Database, config: Config) -> None:
+    cfg = narratives_cfg(config)
+    g = group(db, {0: 6})
+    discover(db, cfg, MODEL, estimator=fixed({0: g[0]}))
+    label, description, source = _label_of(db, current(db)[g[0][0]])
+    assert source in g[0] and label.startswith("S statement") and description
+
+
+def test_an_automatic_label_stays_while_its_statement_represents_and_changes_with_a_record(
+    db: Database, config: Config
+) -> None:
+    cfg = narratives_cfg(config)
+    g = group(db, {0: 6, 1: 6})
+    discover(db, cfg, MODEL, estimator=fixed({0: g[0], 1: g[1]}))
+    nid = current(db)[g[0][0]]
+    before = _label_of(db, nid)
+    refresh_narratives(db, cfg, MODEL, {nid})  # nothing moved: the name stays
+    assert _label_of(db, nid) == before
+    with db.transaction() as session:  # the statement it was named after leaves the narrative
+        session.execute(delete(Statement).where(Statement.id == before[2]))
+    refresh_narratives(db, cfg, MODEL, {nid})
+    after = _label_of(db, nid)
+    assert after[2] != before[2] and after[0] != before[0]
+    with db.reader() as session:
+        detail = session.scalar(select(NarrativeEvent.detail).where(
+            NarrativeEvent.narrative_id == nid, NarrativeEvent.kind == "relabelled"))
+    assert detail is not None and (detail["old"], detail["new"]) == (before[0], after[0])
+
+
+def test_a_label_a_researcher_edited_is_never_overwritten(db: Database, config: Config) -> None:
+    cfg = narratives_cfg(config)
+    g = group(db, {0: 6})
+    discover(db, cfg, MODEL, estimator=fixed({0: g[0]}))
+    nid = current(db)[g[0][0]]
+    with db.transaction() as session:
+        nar = session.get(Narrative, nid)
+        assert nar is not None
+        nar.label, nar.label_edited = "US bio-labs", True
+        session.execute(delete(Statement).where(Statement.id.in_(g[0][:3])))
+    discover(db, cfg, MODEL)
+    assert _label_of(db, nid)[0] == "US bio-labs"

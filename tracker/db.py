@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 #: The newest migration; `tests/test_migrations.py` checks it equals Alembic's head, and
 #: :func:`ensure_schema` uses it to skip importing Alembic when the database is current.
-SCHEMA_HEAD = "0003_similarity_scale"
+SCHEMA_HEAD = "0004_triage_and_labels"
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _PG_MIGRATION_LOCK = 727_271  # advisory lock id: one process upgrades at a time

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -41,6 +42,9 @@ SOURCE_KINDS = ("rss", "html", "transcript", "telegram", "file", "manual")
 NARRATIVE_STATUSES = ("emerging", "active", "dormant", "archived", "merged", "retired")
 LIVE_STATUSES = ("emerging", "active", "dormant")  # narratives that still take statements
 NARRATIVE_ORIGINS = ("discovered", "seeded")
+# A researcher's verdict on a narrative, apart from its lifecycle ``status``: discovered ones start as
+# candidates; tracked ones are followed; "not_narrative" marks routine news, sport, weather...
+TRIAGE_STATES = ("candidate", "tracked", "not_narrative")
 ASSIGNMENT_STATES = ("assigned", "suggested", "confirmed", "rejected")
 ASSIGNMENT_METHODS = ("discovery", "auto", "suggest", "manual", "seed")
 CURRENT_STATES = ("assigned", "confirmed")  # states that make a narrative the statement's own
@@ -171,6 +175,8 @@ class Statement(Base):
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"), index=True)
     origin: Mapped[str | None] = mapped_column(Text)  # file:line or URL it was read from
     provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # A researcher said it is about no narrative: out of the tagging queue, discovery and assignment.
+    off_topic: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -202,6 +208,7 @@ class Narrative(Base):
     __table_args__ = (
         CheckConstraint(_in("status", NARRATIVE_STATUSES), name="status"),
         CheckConstraint(_in("origin", NARRATIVE_ORIGINS), name="origin"),
+        CheckConstraint(_in("triage", TRIAGE_STATES), name="triage"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -212,6 +219,9 @@ class Narrative(Base):
     origin: Mapped[str] = mapped_column(String(20), default="discovered")
     locked: Mapped[bool] = mapped_column(Boolean, default=False)  # confirmed or edited by a researcher
     label_edited: Mapped[bool] = mapped_column(Boolean, default=False)
+    triage: Mapped[str] = mapped_column(String(20), default="candidate", server_default="candidate", index=True)
+    # The statement an automatic label was taken from: the label changes only when it stops representing.
+    label_source_id: Mapped[int | None] = mapped_column(ForeignKey("statements.id", ondelete="SET NULL"))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("narratives.id", ondelete="SET NULL"))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("narratives.id", ondelete="SET NULL"))
     centroid: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -1,135 +1,240 @@
-"""Describe narratives: keywords by class-based TF-IDF, a short label, and representative statements.
+"""Describe narratives so a researcher can read them: key phrases, a label and a one-line description.
 
-Keywords must work for Russian and Chinese statements too: tokens are Unicode word runs, stop words
-are dropped per language (sklearn's English list plus short Russian and Chinese lists here), and
-Chinese text is segmented with jieba (imported lazily; falls back to character bigrams without it).
+- **Key phrases** (1-3 words, or up to four Chinese / Japanese segments; tracker.narratives.phrases)
+  are ranked by class-based TF-IDF over the statements that contain them (BERTopic's c-TF-IDF
+  weighting, Grootendorst 2022, with statement counts instead of word counts so one long statement
+  cannot carry a phrase): a phrase most statements of this narrative use and few others do ranks first.
+  A longer phrase absorbs its parts when it is nearly as common ("Fort Detrick" rather than "Fort" and
+  "Detrick"; 德特里克堡 rather than 特里 and 克堡), and a phrase whose words are all in one already
+  chosen is dropped (diversity). Phrases are shown in the narrative's display language when it has
+  enough of them, so one concept is not listed once per language.
+- **Display language**: English when at least a tenth of the statements are English (researchers
+  read it, and names are spelled in it), else the language most statements share.
+- **Label**: the core of the most representative statement in the display language (the one nearest
+  the narrative's centroid): its first sentence without the reporting frame ("Maria Zakharova said
+  that ...", "... заявил, что", "华春莹表示，"), shortened at a word boundary. A sentence names a claim
+  the way people do, where a keyword list cannot ("que / die / der / ukraine").
+- **Description**: the core of the next representative statement in that language, longer.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-log = logging.getLogger(__name__)
+from tracker.narratives.phrases import Phrase, phrases
 
-RUSSIAN_STOP_WORDS: frozenset[str] = frozenset(
-    """и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее её мне
-    было вот от меня еще ещё нет о из ему теперь когда даже ну вдруг ли если уже или ни быть был него до
-    вас нибудь опять уж вам ведь там потом себя ничего ей может они тут где есть надо ней для мы тебя их
-    чем была сам чтоб без будто чего раз тоже себе под будет ж тогда кто этот того потому этого какой
-    совсем ним здесь этом один почти мой тем чтобы нее неё сейчас были куда зачем всех никогда можно при
-    наконец два об другой хоть после над больше тот через эти нас про всего них какая много разве три эту
-    моя впрочем хорошо свою этой перед иногда лучше чуть том нельзя такой им более всегда конечно всю
-    между это также которые который которая которых является""".split()
-)
+LABEL_CHARS = 90
+DESCRIPTION_CHARS = 220
+ENGLISH_SHARE = 0.1  # English is the display language from this share of statements up
+ABSORB = 0.7  # a longer phrase replaces its part when found in at least this share of the part's statements
+MIN_DISPLAY = 3  # fewer phrases than this in the display language: other languages fill in
 
-CHINESE_STOP_WORDS: frozenset[str] = frozenset(
-    """的 了 和 是 在 也 有 就 不 都 而 及 与 着 或 一个 没有 我们 你们 他们 她们 它们 这 那 这个 那个 之 以 于
-    对 为 被 把 从 但 并 等 其 中 上 下 让 向 由 又 很 将 已 已经 会 可以 说 表示 认为 指出 称 这些 那些
-    如果 因为 所以 但是 而且 以及 关于 进行 一些 自己 什么 没 个 年 月 日""".split()
-)
-
-STOP_WORDS: dict[str, frozenset[str]] = {
-    "en": frozenset(ENGLISH_STOP_WORDS),
-    "ru": RUSSIAN_STOP_WORDS,
-    "zh": CHINESE_STOP_WORDS,
+_TRAILING_FRAME = re.compile(
+    r",\s*(?:[^,]{1,40}?\s)?(?:reports?|reported|says|said|writes|wrote|argues|argued|claims|claimed|notes|noted|"
+    r"adds|added|tells? [^,]{1,40}|told [^,]{1,40}|сообщает|пишет|заявил[аи]?)\s*$", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZА-ЯЁ\"«“])|(?<=[。！？])")
+_FRAMES = {
+    "en": re.compile(
+        r"^(?:according to [^,]{1,80},\s*|"
+        r"[^,.;:!?]{1,80}?\b(?:said|says|claimed|claims|stated|states|argued|argues|alleged|alleges|insisted|"
+        r"declared|wrote|writes|noted|notes|suggested|asserted|added|warned|repeated|reiterated|told [^,.;:]{1,60}?|"
+        r"accused [^,.;:]{1,40}? of)(?: on \w+)?,?\s+(?:that\s+)?)", re.IGNORECASE),
+    "ru": re.compile(
+        r"^(?:по (?:словам|мнению|данным) [^,]{1,60},\s*|[^,.;:!?]{1,80}?\b(?:заявил[аи]?|сказал[аи]?|"
+        r"отметил[аи]?|подчеркнул[аи]?|сообщил[аи]?|считает|утверждает|назвал[аи]?|написал[аи]?)\s*,?\s*"
+        r"(?:что\s+)?)", re.IGNORECASE),
+    "zh": re.compile(r"^[^，。；：]{1,30}?(?:表示|声称|宣称|指出|认为|强调|发文称|称|说)[，：:]?"),
 }
 
-_ALL_STOP_WORDS = frozenset().union(*STOP_WORDS.values())  # built once: per call it was a third of tokenize
-_WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*", re.UNICODE)
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_jieba = None
+
+@dataclass
+class Description:
+    """What refresh writes for one narrative; ``label_source`` indexes the statements it was given."""
+
+    keywords: list[str] = field(default_factory=list)
+    label: str = ""
+    description: str = ""
+    label_source: int | None = None
+    language: str | None = None
 
 
-def _segment_chinese(text: str) -> list[str]:
-    """Chinese words via jieba, silenced; character bigrams if jieba is unavailable."""
-    global _jieba
-    if _jieba is None:
-        try:
-            import jieba
-
-            jieba.setLogLevel(logging.WARNING)
-            _jieba = jieba
-        except ImportError:
-            _jieba = False
-            log.warning("jieba is not installed; Chinese keywords fall back to character bigrams")
-    if _jieba:
-        return [w for w in _jieba.lcut(text) if w.strip()]
-    chars = [ch for ch in text if _HAN.match(ch)]
-    return ["".join(pair) for pair in zip(chars, chars[1:], strict=False)]
+def display_language(languages: Sequence[str | None]) -> str | None:
+    known = [lang for lang in languages if lang]
+    if not known:
+        return None
+    counts = Counter(known)
+    if counts.get("en", 0) >= ENGLISH_SHARE * len(known):
+        return "en"
+    return min(counts, key=lambda lang: (-counts[lang], lang))
 
 
-def tokenize(text: str, language: str | None = None) -> list[str]:
-    """Lower-cased content words of ``text``, stop words of every known language removed.
+def statement_core(text: str, language: str | None, limit: int = LABEL_CHARS) -> str:
+    """The first sentence of ``text`` without its reporting frame, shortened to ``limit`` characters."""
+    clean = " ".join(text.split())
+    first = _SENTENCE_END.split(clean, maxsplit=1)[0].strip() or clean
+    frame = _FRAMES.get(language or "")
+    if frame is not None:
+        stripped = frame.sub("", first, count=1).strip()
+        if len(stripped) >= 15:  # never strip a sentence down to nothing
+            first = stripped
+    first = first.rstrip(" .;:,")
+    trimmed = _TRAILING_FRAME.sub("", first).rstrip(" .;:,")
+    if len(trimmed) >= 15:
+        first = trimmed
+    if first and first[0].islower():
+        first = first[0].upper() + first[1:]
+    return shorten(first, limit)
 
-    Han characters are segmented as Chinese whatever ``language`` says, since mixed text is common.
+
+def shorten(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ,;:-") + "…"
+
+
+def describe(texts_by: Sequence[Sequence[str]], languages_by: Sequence[Sequence[str | None]], *,
+             top_n: int = 8, speakers: Sequence[str] = (), outlets: Sequence[str] = ()) -> list[Description]:
+    """Key phrases, label and description of each narrative.
+
+    ``texts_by[i]`` are narrative i's statements, most representative first (nearest its centroid);
+    ``languages_by`` has the same shape. Phrases are ranked against all narratives given together.
+    Names are shown beside a narrative already, and "RT argues" says nothing about the claim: a phrase
+    that contains an outlet's name, or any word of a speaker's name ("Zhao", "Lijian"), is left out.
     """
-    stop = _ALL_STOP_WORDS
-    tokens: list[str] = []
-    for match in _WORD.finditer(text.lower()):
-        word = match.group(0)
-        if _HAN.search(word):
-            tokens.extend(w for w in _segment_chinese(word) if len(w) > 1 and w not in stop)
-        elif len(word) > 2 and word not in stop:
-            tokens.append(word)
-    if language and language not in STOP_WORDS:
-        log.debug("no stop-word list for language %r; using the known lists only", language)
-    return tokens
-
-
-def keywords(
-    texts_by_cluster: Sequence[Sequence[str]],
-    languages: Sequence[Sequence[str | None]] | None = None,
-    top_n: int = 8,
-) -> list[list[str]]:
-    """Top ``top_n`` terms per cluster by class-based TF-IDF.
-
-    Each cluster is one document: tf = term count / cluster token count, idf = log(1 + A / f) with A
-    the average token count per cluster and f the term's count over all clusters (BERTopic's
-    c-TF-IDF weighting), so words common to every narrative sink. ``languages`` (same shape as
-    ``texts_by_cluster``) is passed to the tokenizer per statement.
-    """
-    counts: list[Counter[str]] = []
-    for ci, texts in enumerate(texts_by_cluster):
-        langs: Iterable[str | None] = languages[ci] if languages is not None else [None] * len(texts)
-        c: Counter[str] = Counter()
-        for text, lang in zip(texts, langs, strict=True):
-            c.update(tokenize(text, lang))
-        counts.append(c)
-    total: Counter[str] = Counter()
-    for c in counts:
-        total.update(c)
-    if not total:
-        return [[] for _ in counts]
-    avg_tokens = sum(total.values()) / max(1, len(counts))
-    out: list[list[str]] = []
-    for c in counts:
-        size = sum(c.values())
-        if size == 0:
-            out.append([])
-            continue
-        scored = [(cnt / size * np.log(1 + avg_tokens / total[w]), w) for w, cnt in c.items()]
-        scored.sort(key=lambda item: (-item[0], item[1]))
-        out.append([w for _, w in scored[:top_n]])
+    names = _name_keys(outlets, whole=True) | _name_keys(speakers, whole=False)
+    found = [_statement_phrases(texts, langs, names)
+             for texts, langs in zip(texts_by, languages_by, strict=True)]
+    spread: Counter[str] = Counter()
+    for per_statement in found:
+        for keys in per_statement:
+            spread.update({p.key for p in keys})
+    average = sum(len(f) for f in found) / max(1, len(found))
+    out: list[Description] = []
+    for texts, langs, per_statement in zip(texts_by, languages_by, found, strict=True):
+        lang = display_language(langs)
+        desc = Description(language=lang)
+        desc.keywords = _key_phrases(per_statement, spread, average, lang, top_n)
+        picks = [i for i, statement_lang in enumerate(langs) if statement_lang == lang] or list(range(len(texts)))
+        if picks:
+            desc.label_source = picks[0]
+            desc.label = statement_core(texts[picks[0]], langs[picks[0]])
+            other = picks[1] if len(picks) > 1 else picks[0]
+            desc.description = statement_core(texts[other], langs[other], DESCRIPTION_CHARS)
+        out.append(desc)
     return out
 
 
-def label(
-    keywords: Sequence[str], representative_texts: Sequence[str] = (), max_words: int = 4, max_chars: int = 80
-) -> str:
-    """A short human label: the top keywords joined, else the first representative statement, shortened."""
-    if keywords:
-        return " / ".join(keywords[:max_words])
-    for text in representative_texts:
-        text = " ".join(text.split())
-        if text:
-            return text if len(text) <= max_chars else text[: max_chars - 1].rstrip() + "…"
-    return "(unlabelled)"
+def _name_keys(names: Sequence[str], *, whole: bool) -> frozenset[str]:
+    """Merge keys of whole names, or of every word of them."""
+    keys = set()
+    for name in names:
+        for p in phrases(name, None):
+            if p.words == 1 and not whole or p.words == len(name.split()) or _cjk(p.key):
+                keys.add(p.key)
+    return frozenset(k for k in keys if k)
+
+
+def _statement_phrases(texts: Sequence[str], languages: Sequence[str | None], names: frozenset[str]
+                       ) -> list[list[Phrase]]:
+    out = []
+    for text, lang in zip(texts, languages, strict=True):
+        found = phrases(text, lang)
+        out.append([p for p in found if not names or not _names_in(p.key, names)])
+    return out
+
+
+def _names_in(key: str, names: frozenset[str]) -> bool:
+    if key in names:
+        return True
+    if _cjk(key):
+        return any(name in key for name in names if _cjk(name) and len(name) >= 2)
+    padded = f" {key} "
+    return any(f" {name} " in padded for name in names if not _cjk(name))
+
+
+def _key_phrases(per_statement: list[list[Phrase]], spread: Counter[str], average: float, language: str | None,
+                 top_n: int) -> list[str]:
+    """The narrative's best phrases by c-TF-IDF over statement counts, absorbed, diverse, one language."""
+    n = len(per_statement)
+    if n == 0:
+        return []
+    df: Counter[str] = Counter()
+    forms: dict[str, Counter[str]] = defaultdict(Counter)
+    tongue: dict[str, Counter[str]] = defaultdict(Counter)
+    words: dict[str, int] = {}
+    for statement in per_statement:
+        for p in statement:
+            forms[p.key][p.text] += 1
+            tongue[p.key][p.language] += 1
+            words[p.key] = p.words
+        df.update({p.key for p in statement})
+    least = 2 if n >= 3 else 1  # a phrase one statement uses is that statement's, not the narrative's
+    score = {k: (c / n) * float(np.log(1.0 + average / spread[k])) for k, c in df.items() if c >= least}
+    ranked = _absorb(sorted(score, key=lambda k: (-score[k], -words[k], k)), df, words)
+    chosen = _diverse(ranked, words)
+    own = [k for k in chosen if tongue[k].most_common(1)[0][0] == language]
+    keep = own if len(own) >= MIN_DISPLAY else chosen
+    return [_display(forms[k]) for k in keep[:top_n]]
+
+
+def _parts(key: str, words: int) -> set[str]:
+    """The shorter keys a phrase contains (words for spaced scripts, substrings for CJK)."""
+    if " " in key or words == 1 and not _cjk(key):
+        tokens = key.split(" ")
+        return {" ".join(tokens[i : i + m]) for m in range(1, len(tokens)) for i in range(len(tokens) - m + 1)}
+    return {key[i:j] for i in range(len(key)) for j in range(i + 1, len(key) + 1) if (i, j) != (0, len(key))}
+
+
+def _cjk(key: str) -> bool:
+    return bool(re.search(r"[\u3040-\u30ff\u3400-\u9fff]", key))
+
+
+def _absorb(ranked: list[str], df: Counter[str], words: dict[str, int]) -> list[str]:
+    """Drop a phrase when a longer one containing it is in nearly as many statements."""
+    longer: dict[str, list[str]] = defaultdict(list)
+    for key in ranked:
+        if words[key] > 1:
+            for part in _parts(key, words[key]):
+                longer[part].append(key)
+    return [k for k in ranked if not any(df[big] >= ABSORB * df[k] for big in longer.get(k, ()))]
+
+
+def _diverse(ranked: list[str], words: dict[str, int]) -> list[str]:
+    """Keep a phrase only if none of its words (segments, for CJK) is in a phrase already chosen."""
+    chosen: list[str] = []
+    used: set[str] = set()
+    for key in ranked:
+        units = set(key) if _cjk(key) and " " not in key else set(key.split(" "))
+        if _cjk(key) and any(key in c or c in key for c in chosen if _cjk(c)):
+            continue
+        if not _cjk(key) and units & used:
+            continue
+        chosen.append(key)
+        used |= units if not _cjk(key) else set()
+    return chosen
+
+
+def _display(forms: Counter[str]) -> str:
+    """The spelling used most; an all-capitals form (an acronym) wins ties."""
+    return min(forms, key=lambda f: (-forms[f], not f.isupper(), f))
+
+
+# ---------------------------------------------------------------- compatibility helpers
+
+
+def keywords(texts_by: Sequence[Sequence[str]], languages: Sequence[Sequence[str | None]] | None = None,
+             top_n: int = 8) -> list[list[str]]:
+    """Key phrases only (see :func:`describe`)."""
+    langs = languages if languages is not None else [[None] * len(t) for t in texts_by]
+    return [d.keywords for d in describe(texts_by, langs, top_n=top_n)]
 
 
 def representatives(X: np.ndarray, labels: np.ndarray, centroids: np.ndarray, k: int = 3) -> list[list[int]]:
