@@ -16,7 +16,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 ORDER = (
-    "quality",  # discovery vs BERTopic on EUvsDisinfo (issue 3)
+    "quality",  # discovery vs BERTopic on six dev sets, two encoders (issues 3, 13)
+    "labels",  # narrative names against the dev sets' claims (issue 14)
     "stability",  # narrative ids after 20% more statements (issue 3)
     "assign_speed",  # 1,000 new statements x 1,000 narratives (issue 3)
     "discovery_scale",  # 10k-100k statements, time and memory (issue 3)
