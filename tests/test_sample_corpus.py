@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tracker.ingest.drafts import ACTOR_KINDS
+from tracker.models import ACTOR_KINDS
 from tracker.sample import corpus_path, read_records
 
 REQUIRED_KEYS = ("external_id", "actor", "actor_kind", "outlet", "country", "url", "text", "narrative_hint")

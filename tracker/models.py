@@ -37,14 +37,20 @@ NAMING = {
 }
 
 ACTOR_KINDS = ("official", "state_media", "proxy", "other")
-SOURCE_KINDS = ("rss", "html", "transcript", "telegram", "file", "manual")
-NARRATIVE_STATUSES = ("emerging", "active", "dormant", "archived", "merged", "retired")
+NETWORK_SOURCE_KINDS = ("rss", "html", "transcript")  # fetched over HTTP: the only kinds the web may add
+FILE_SOURCE_KINDS = ("telegram", "file")  # a path on the machine that ingests them: added from the CLI only
+SOURCE_KINDS = (*NETWORK_SOURCE_KINDS, *FILE_SOURCE_KINDS, "manual")
 LIVE_STATUSES = ("emerging", "active", "dormant")  # narratives that still take statements
+EDITABLE_STATUSES = (*LIVE_STATUSES, "archived")  # what a researcher may set and still edit
+NARRATIVE_STATUSES = (*EDITABLE_STATUSES, "merged", "retired")
 NARRATIVE_ORIGINS = ("discovered", "seeded")
 ASSIGNMENT_STATES = ("assigned", "suggested", "confirmed", "rejected")
 ASSIGNMENT_METHODS = ("discovery", "auto", "suggest", "manual", "seed")
 CURRENT_STATES = ("assigned", "confirmed")  # states that make a narrative the statement's own
 OPEN_STATES = (*CURRENT_STATES, "suggested")  # a statement in any of these is not waiting for assignment
+AUTOMATIC_STATES = ("assigned", "suggested")  # what the tracker decided alone; a researcher's tag overrides it
+TAGGED_STATES = ("confirmed", "rejected")  # what a researcher's decision leaves
+CURRENT_OR_REJECTED = (*CURRENT_STATES, "rejected")  # what re-clustering and centroids learn from
 ROLES = ("viewer", "researcher", "admin")
 
 
@@ -241,8 +247,8 @@ class Assignment(Base):
             "uq_assignments_current",
             "statement_id",
             unique=True,
-            sqlite_where=text("state IN ('assigned', 'confirmed')"),
-            postgresql_where=text("state IN ('assigned', 'confirmed')"),
+            sqlite_where=text(_in("state", CURRENT_STATES)),
+            postgresql_where=text(_in("state", CURRENT_STATES)),
         ),
         Index("ix_assignments_narrative_state", "narrative_id", "state"),
         Index("ix_assignments_state_score", "state", "score"),
@@ -280,6 +286,8 @@ class NarrativeEvent(Base):
 
 
 class User(Base):
+    """Someone who signs in to the dashboard or calls the API; ``role`` says what they may do."""
+
     __tablename__ = "users"
     __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
 

@@ -96,7 +96,8 @@ def sources_resume(app: AppContext, name: str) -> None:
 @pass_app
 def ingest(app: AppContext, name: str | None, due: bool) -> None:
     """Fetch sources once and store what they bring (embedding and clustering are `tracker run`'s job)."""
-    from tracker.ingest.sources import SourceError, ingest_due
+    from tracker.ingest.runner import ingest_due
+    from tracker.ingest.sources import SourceError
 
     try:
         result = ingest_due(app.db, app.config, name=name, due_only=due or name is None)

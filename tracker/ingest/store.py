@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from tracker.ingest.drafts import ACTOR_KINDS, RowError, StatementDraft
-from tracker.models import Actor, ActorAlias, Source, Statement, utcnow
+from tracker.ingest.drafts import RowError, StatementDraft
+from tracker.models import ACTOR_KINDS, Actor, ActorAlias, Source, Statement, utcnow
 
 log = logging.getLogger(__name__)
 
