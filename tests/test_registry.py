@@ -15,8 +15,9 @@ from tests.vectors import MODEL, DictEmbedder, add, axis, current, fixed, group,
 from tracker.config import Config
 from tracker.db import Database, ensure_schema
 from tracker.models import Assignment, Narrative, NarrativeEvent, Statement
-from tracker.narratives.assign import add_seeded_narrative, tag_statement
 from tracker.narratives.registry import run_discovery
+from tracker.narratives.seeds import add_seeded_narrative
+from tracker.narratives.tags import tag_statement
 
 
 def events(db: Database) -> list[tuple[int, str, int | None]]:

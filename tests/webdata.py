@@ -81,7 +81,7 @@ def seed(db: Database, config: Config, texts: list[tuple[str, str, str, str, str
             tx.add(Assignment(statement_id=sid, narrative_id=sanctions.id, state="assigned", method="auto",
                               score=0.7))
         tx.flush()
-        from tracker.narratives.manage import recount
+        from tracker.narratives.assign import recount
 
         recount(tx, [labs.id, sanctions.id])
         labs.representative_ids = ids[:2]

@@ -120,7 +120,7 @@ def cluster(db: Database, cfg: Config, model: str, *, full: bool = False) -> dic
 def refresh_tagged(db: Database, cfg: Config, model: str) -> int:
     """Recompute the centroids of narratives researchers tagged since the last clustering run, so
     their confirmations and rejections steer the assignment that follows."""
-    from tracker.narratives.registry import refresh_narratives
+    from tracker.narratives.refresh import refresh_narratives
 
     with db.reader() as session:
         since = session.scalar(select(JobRun.started_at).where(JobRun.kind == "cluster", JobRun.status == "ok")

@@ -7,7 +7,7 @@ Alembic's batch mode on SQLite can find them, and are mirrored by the migrations
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -21,6 +21,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -85,6 +86,10 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+    if TYPE_CHECKING:
+        # Every model here is a plain table, so its ``__table__`` is a ``Table`` (SQLAlchemy types it as
+        # any ``FromClause``); the bulk paths run Core ``insert``/``update`` on it.
+        __table__: ClassVar[Table]
 
 
 class Actor(Base):

@@ -45,7 +45,8 @@ def narratives_add(app: AppContext, label: str, description: str | None, example
                    examples_file: Path | None) -> None:
     """Define a seeded narrative from a label, a description and example statements."""
     from tracker.embed import make_embedder
-    from tracker.narratives.assign import TagError, add_seeded_narrative
+    from tracker.narratives.seeds import SeedError as TagError
+    from tracker.narratives.seeds import add_seeded_narrative
 
     texts = list(examples)
     if examples_file:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from tracker.config import NarrativesConfig
 from tracker.db import Database
-from tracker.models import LIVE_STATUSES, Assignment, Narrative, Statement
+from tracker.models import CURRENT_OR_REJECTED, LIVE_STATUSES, Assignment, Narrative, Statement
 from tracker.narratives.vectors import centroid_from_bytes, load_vectors, unit
 
 
@@ -36,7 +36,7 @@ def refresh_narratives(db: Database, cfg: NarrativesConfig, model: str, narrativ
         rows = session.execute(
             select(Assignment.narrative_id, Assignment.statement_id, Assignment.state).where(
                 Assignment.narrative_id.in_([n.id for n in narratives]),
-                Assignment.state.in_(("assigned", "confirmed", "rejected")),
+                Assignment.state.in_(CURRENT_OR_REJECTED),
             )
         ).all()
         by_narrative: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from tracker.config import NarrativesConfig
 from tracker.db import Database
-from tracker.models import Assignment, Narrative, NarrativeEvent, utcnow
-from tracker.narratives.refresh import LIVE_STATUSES, refresh_narratives
+from tracker.models import CURRENT_OR_REJECTED, LIVE_STATUSES, Assignment, Narrative, NarrativeEvent, utcnow
+from tracker.narratives.refresh import refresh_narratives
 from tracker.narratives.vectors import centroid_from_bytes, load_vectors, unit
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def _read_state(session: Session, model: str) -> _State:
     rejected: set[tuple[int, int]] = set()
     for sid, nid, state in session.execute(
         select(Assignment.statement_id, Assignment.narrative_id, Assignment.state).where(
-            Assignment.state.in_(("assigned", "confirmed", "rejected"))
+            Assignment.state.in_(CURRENT_OR_REJECTED)
         )
     ):
         if state == "rejected":
@@ -456,5 +456,4 @@ def discover_pool(db: Database, cfg: NarrativesConfig, model: str, pool_ids: lis
     return len(created)
 
 
-__all__ = ["LIVE_STATUSES", "STICKY_MARGIN", "DiscoveryReport", "discover_pool", "make_estimator",
-           "refresh_narratives", "run_discovery"]
+__all__ = ["STICKY_MARGIN", "DiscoveryReport", "discover_pool", "make_estimator", "run_discovery"]

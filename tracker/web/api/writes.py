@@ -77,7 +77,7 @@ def _tag_error(exc: Exception) -> ApiError:
 @bp.post(f"/statements/<{ID}:statement_id>/assignment")
 @access("researcher")
 def tag(statement_id: int) -> Any:
-    from tracker.narratives.assign import TAG_ACTIONS, TagError, tag_statement
+    from tracker.narratives.tags import TAG_ACTIONS, TagError, tag_statement
 
     data = body(("action", "narrative_id"))
     action = field_str(data, "action", required=True, max_len=20)
@@ -103,7 +103,7 @@ def _pairs(rows: list[dict[str, Any]]) -> set[tuple[Any, Any]]:
 @bp.post(f"/statements/<{ID}:statement_id>/assignment/undo")
 @access("researcher")
 def untag(statement_id: int) -> Any:
-    from tracker.narratives.assign import restore, snapshot
+    from tracker.narratives.tags import restore, snapshot
 
     data = body(("audit_id",))
     audit_id = field_int(data, "audit_id", required=True)
@@ -124,7 +124,8 @@ def untag(statement_id: int) -> Any:
 @bp.post("/narratives")
 @access("researcher")
 def seed_narrative() -> Any:
-    from tracker.narratives.assign import TagError, add_seeded_narrative
+    from tracker.narratives.seeds import SeedError as TagError
+    from tracker.narratives.seeds import add_seeded_narrative
 
     data = body(("label", "description", "examples"))
     label = field_str(data, "label", required=True)
@@ -150,7 +151,7 @@ def _manage_error(exc: Any) -> ApiError:
 
 def _refresh(ids: set[int]) -> None:
     """Keywords, representatives and centroids after a merge or split (outside the edit's transaction)."""
-    from tracker.narratives.registry import refresh_narratives
+    from tracker.narratives.refresh import refresh_narratives
 
     st = state()
     with st.db.reader() as session:
@@ -164,7 +165,8 @@ def _refresh(ids: set[int]) -> None:
 @bp.patch(f"/narratives/<{ID}:narrative_id>")
 @access("researcher")
 def edit_narrative(narrative_id: int) -> Any:
-    from tracker.narratives.manage import EDITABLE_STATUSES, ManageError, update_narrative
+    from tracker.models import EDITABLE_STATUSES
+    from tracker.narratives.manage import ManageError, update_narrative
 
     data = body(("label", "description", "status"))
     label = field_str(data, "label", nullable=False)

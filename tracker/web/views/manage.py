@@ -14,16 +14,11 @@ from flask import Blueprint, abort, flash, get_flashed_messages, redirect, rende
 from sqlalchemy import func, select
 
 from tracker import queries
-from tracker.models import Narrative
-from tracker.narratives.assign import TagError, add_seeded_narrative
-from tracker.narratives.manage import (
-    EDITABLE_STATUSES,
-    ManageError,
-    merge_narratives,
-    split_narrative,
-    update_narrative,
-)
-from tracker.narratives.registry import LIVE_STATUSES, refresh_narratives
+from tracker.models import EDITABLE_STATUSES, LIVE_STATUSES, Narrative
+from tracker.narratives.manage import ManageError, merge_narratives, split_narrative, update_narrative
+from tracker.narratives.refresh import refresh_narratives
+from tracker.narratives.seeds import SeedError as TagError
+from tracker.narratives.seeds import add_seeded_narrative
 from tracker.web import read_session, state
 from tracker.web.auth import access, current_user
 

@@ -16,15 +16,10 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from sqlalchemy import select
 
 from tracker import queue
+from tracker.errors import Refused as TagError
 from tracker.models import AuditEvent, Narrative, Statement
-from tracker.narratives.assign import (
-    TAG_ACTIONS,
-    TagError,
-    add_seeded_narrative,
-    restore,
-    snapshot,
-    tag_statement,
-)
+from tracker.narratives.seeds import add_seeded_narrative
+from tracker.narratives.tags import TAG_ACTIONS, restore, snapshot, tag_statement
 from tracker.web import read_session, state
 from tracker.web.auth import access, current_user
 
