@@ -25,7 +25,7 @@ from tracker.embed import HASHING_MODEL, HashingEmbedder, embed_pending
 from tracker.ingest.drafts import StatementDraft
 from tracker.ingest.store import store_drafts
 from tracker.models import Assignment, AuditEvent, Embedding, Narrative, NarrativeEvent, Statement
-from tracker.web.similarity import Snapshot
+from tracker.similarity import Snapshot
 
 
 @pytest.fixture
@@ -95,7 +95,6 @@ def test_unknown_narrative_is_a_json_404(client: FlaskClient, data: Seeded) -> N
 
 
 def test_timeline_route_returns_the_timeline_document(client: FlaskClient, data: Seeded) -> None:
-    pytest.importorskip("tracker.analysis.load")
     r = get(client, f"/api/narratives/{data.narratives[0]}/timeline", data.tokens["viewer"])
     assert r.status_code == 200
     assert {e["statement_id"] for e in r.json["events"]} == set(data.statements[:3])
@@ -201,7 +200,7 @@ def test_bad_query_arguments_are_400_with_the_field(client: FlaskClient, data: S
 
 
 # ---------------------------------------------------------------- the similarity snapshot
-# tracker.web.similarity: statement vectors read once per process, reused across requests, reloaded
+# tracker.similarity: statement vectors read once per app, reused across requests, reloaded
 # when statements or vectors change.
 
 

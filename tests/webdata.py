@@ -24,9 +24,8 @@ PASSWORD = "correct horse battery staple"
 
 
 def make_app(config: Config, db: Database, **auth: Any) -> Flask:
-    app = create_app(config.replace(auth=auth) if auth else config, db=db)
+    app = create_app(config.replace(auth=auth) if auth else config, db=db, embedder=HashingEmbedder())
     app.testing = True
-    app.extensions["tracker"]._embedder = HashingEmbedder()
     return app
 
 

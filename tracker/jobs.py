@@ -21,8 +21,9 @@ from tracker.ingest.drafts import RowError, StatementDraft
 from tracker.ingest.language import detect_languages
 from tracker.ingest.runner import ingest_due
 from tracker.ingest.store import ActorResolver, StoreStats, store_drafts
-from tracker.models import LIVE_STATUSES, TAGGED_STATES, Assignment, JobRun, Narrative, Statement
+from tracker.models import Assignment, JobRun, Narrative, Statement
 from tracker.runs import job_run
+from tracker.vocabulary import LIVE_STATUSES, TAGGED_STATES
 
 log = logging.getLogger(__name__)
 

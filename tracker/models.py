@@ -29,6 +29,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from tracker.vocabulary import (
+    ACTOR_KINDS,
+    ASSIGNMENT_METHODS,
+    ASSIGNMENT_STATES,
+    CURRENT_STATES,
+    NARRATIVE_ORIGINS,
+    NARRATIVE_STATUSES,
+    ROLES,
+    SOURCE_KINDS,
+)
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -37,22 +48,6 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-ACTOR_KINDS = ("official", "state_media", "proxy", "other")
-NETWORK_SOURCE_KINDS = ("rss", "html", "transcript")  # fetched over HTTP: the only kinds the web may add
-FILE_SOURCE_KINDS = ("telegram", "file")  # a path on the machine that ingests them: added from the CLI only
-SOURCE_KINDS = (*NETWORK_SOURCE_KINDS, *FILE_SOURCE_KINDS, "manual")
-LIVE_STATUSES = ("emerging", "active", "dormant")  # narratives that still take statements
-EDITABLE_STATUSES = (*LIVE_STATUSES, "archived")  # what a researcher may set and still edit
-NARRATIVE_STATUSES = (*EDITABLE_STATUSES, "merged", "retired")
-NARRATIVE_ORIGINS = ("discovered", "seeded")
-ASSIGNMENT_STATES = ("assigned", "suggested", "confirmed", "rejected")
-ASSIGNMENT_METHODS = ("discovery", "auto", "suggest", "manual", "seed")
-CURRENT_STATES = ("assigned", "confirmed")  # states that make a narrative the statement's own
-OPEN_STATES = (*CURRENT_STATES, "suggested")  # a statement in any of these is not waiting for assignment
-AUTOMATIC_STATES = ("assigned", "suggested")  # what the tracker decided alone; a researcher's tag overrides it
-TAGGED_STATES = ("confirmed", "rejected")  # what a researcher's decision leaves
-CURRENT_OR_REJECTED = (*CURRENT_STATES, "rejected")  # what re-clustering and centroids learn from
-ROLES = ("viewer", "researcher", "admin")
 
 
 def utcnow() -> datetime:

@@ -19,17 +19,10 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from tracker.config import NarrativesConfig
-from tracker.models import (
-    CURRENT_STATES,
-    LIVE_STATUSES,
-    TAGGED_STATES,
-    Actor,
-    Assignment,
-    Narrative,
-    Statement,
-)
+from tracker.models import Actor, Assignment, Narrative, Statement
 from tracker.narratives.assign import load_centroids
 from tracker.narratives.vectors import load_vectors
+from tracker.vocabulary import CURRENT_STATES, LIVE_STATUSES, TAGGED_STATES
 
 log = logging.getLogger(__name__)
 

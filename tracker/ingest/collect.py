@@ -13,7 +13,8 @@ from pathlib import Path
 from tracker.config import Config
 from tracker.ingest import fetch as net
 from tracker.ingest.drafts import RowError, StatementDraft
-from tracker.models import FILE_SOURCE_KINDS, Source
+from tracker.models import Source
+from tracker.vocabulary import FILE_SOURCE_KINDS
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,8 @@ from tracker import audit
 from tracker.config import Config
 from tracker.errors import Refused
 from tracker.ingest.store import ActorResolver
-from tracker.models import FILE_SOURCE_KINDS, NETWORK_SOURCE_KINDS, Source, User, utcnow
+from tracker.models import Source, User, utcnow
+from tracker.vocabulary import FILE_SOURCE_KINDS, NETWORK_SOURCE_KINDS
 
 _EVERY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -20,7 +20,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from tracker.ingest.drafts import RowError, StatementDraft
-from tracker.models import ACTOR_KINDS, Actor, ActorAlias, Source, Statement, utcnow
+from tracker.models import Actor, ActorAlias, Source, Statement, utcnow
+from tracker.vocabulary import ACTOR_KINDS
 
 log = logging.getLogger(__name__)
 

@@ -22,16 +22,9 @@ from sqlalchemy.orm import Session
 
 from tracker.config import NarrativesConfig
 from tracker.db import Database
-from tracker.models import (
-    CURRENT_STATES,
-    LIVE_STATUSES,
-    OPEN_STATES,
-    Assignment,
-    Narrative,
-    Statement,
-    utcnow,
-)
+from tracker.models import Assignment, Narrative, Statement, utcnow
 from tracker.narratives.vectors import centroid_from_bytes, load_vectors, unit
+from tracker.vocabulary import CURRENT_STATES, LIVE_STATUSES, OPEN_STATES
 
 MAX_SUGGESTIONS = 3
 

@@ -15,17 +15,9 @@ from sqlalchemy.orm import Session
 
 from tracker import audit
 from tracker.errors import Refused
-from tracker.models import (
-    CURRENT_STATES,
-    EDITABLE_STATUSES,
-    LIVE_STATUSES,
-    Assignment,
-    Narrative,
-    NarrativeEvent,
-    User,
-    utcnow,
-)
+from tracker.models import Assignment, Narrative, NarrativeEvent, User, utcnow
 from tracker.narratives.assign import recount
+from tracker.vocabulary import CURRENT_STATES, EDITABLE_STATUSES, LIVE_STATUSES
 
 
 class ManageError(Refused):

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from tracker.config import NarrativesConfig
 from tracker.db import Database
-from tracker.models import CURRENT_OR_REJECTED, LIVE_STATUSES, Assignment, Narrative, Statement
+from tracker.models import Assignment, Narrative, Statement
 from tracker.narratives.vectors import centroid_from_bytes, load_vectors, unit
+from tracker.vocabulary import CURRENT_OR_REJECTED, LIVE_STATUSES
 
 
 def refresh_narratives(db: Database, cfg: NarrativesConfig, model: str, narrative_ids: set[int] | None = None) -> None:

@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session
 
 from tracker.config import NarrativesConfig
 from tracker.db import Database
-from tracker.models import CURRENT_OR_REJECTED, LIVE_STATUSES, Assignment, Narrative, NarrativeEvent, utcnow
+from tracker.models import Assignment, Narrative, NarrativeEvent, utcnow
 from tracker.narratives.refresh import refresh_narratives
 from tracker.narratives.vectors import centroid_from_bytes, load_vectors, unit
+from tracker.vocabulary import CURRENT_OR_REJECTED, LIVE_STATUSES
 
 log = logging.getLogger(__name__)
 

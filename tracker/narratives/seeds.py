@@ -20,19 +20,11 @@ from tracker.config import NarrativesConfig
 from tracker.db import Database
 from tracker.embed import Embedder
 from tracker.errors import Refused
-from tracker.models import (
-    ASSIGNMENT_STATES,
-    AUTOMATIC_STATES,
-    CURRENT_STATES,
-    Assignment,
-    Narrative,
-    NarrativeEvent,
-    User,
-    utcnow,
-)
+from tracker.models import Assignment, Narrative, NarrativeEvent, User, utcnow
 from tracker.narratives.assign import AssignReport, recount
 from tracker.narratives.refresh import refresh_narratives
 from tracker.narratives.vectors import centroid_from_bytes, load_vectors, unit
+from tracker.vocabulary import ASSIGNMENT_STATES, AUTOMATIC_STATES, CURRENT_STATES
 
 #: A statement with one of these rows for the seeded narrative is left as it is (only "assigned"
 #: rows, which are the tracker's own guesses, are scored again).

@@ -14,17 +14,9 @@ from sqlalchemy.orm import Session
 
 from tracker import audit
 from tracker.errors import Refused
-from tracker.models import (
-    CURRENT_STATES,
-    LIVE_STATUSES,
-    OPEN_STATES,
-    Assignment,
-    Narrative,
-    Statement,
-    User,
-    utcnow,
-)
+from tracker.models import Assignment, Narrative, Statement, User, utcnow
 from tracker.narratives.assign import recount
+from tracker.vocabulary import CURRENT_STATES, LIVE_STATUSES, OPEN_STATES
 
 TAG_ACTIONS = ("confirm", "reject", "reassign", "clear")
 BULK_ACTIONS = ("confirm", "reject")  # what "apply to similar" may do to many statements at once

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tracker import __version__
-from tracker.models import ACTOR_KINDS, ASSIGNMENT_STATES, NARRATIVE_STATUSES, ROLES
+from tracker.vocabulary import ACTOR_KINDS, ASSIGNMENT_STATES, NARRATIVE_STATUSES, ROLES
 
 MAX_ID = 2**31 - 1
 
