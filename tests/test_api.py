@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.webdata import Seeded, bearer, make_app, seed
+from tests.webdata import Seeded, add_user, bearer, make_app, seed
 from tracker import accounts
 from tracker.config import Config
 from tracker.db import Database
@@ -332,6 +332,22 @@ def test_undo_after_a_later_change_is_a_409(client: FlaskClient, data: Seeded) -
     post(client, f"/api/statements/{sid}/assignment", token, {"action": "clear"})
     r = post(client, f"/api/statements/{sid}/assignment/undo", token, {"audit_id": first.json["audit_id"]})
     assert r.status_code == 409
+
+
+def test_nobody_undoes_another_researchers_tag(client: FlaskClient, data: Seeded, db: Database,
+                                                config: Config) -> None:
+    """The same ownership rule as the tagging queue's undo: a decision is undone by the one who made it."""
+    sid = data.statements[0]
+    mine = post(client, f"/api/statements/{sid}/assignment", data.tokens["researcher"],
+                {"action": "reassign", "narrative_id": data.narratives[1]})
+    other = add_user(db, config, "rosa", "researcher")
+    refused = post(client, f"/api/statements/{sid}/assignment/undo", other, {"audit_id": mine.json["audit_id"]})
+    assert refused.status_code == 403 and refused.json["error"]["field"] == "audit_id"
+    with db.reader() as s:
+        rows = s.execute(select(Assignment.narrative_id, Assignment.state).where(Assignment.statement_id == sid)).all()
+    assert {tuple(r) for r in rows} == {(data.narratives[0], "rejected"), (data.narratives[1], "confirmed")}
+    assert post(client, f"/api/statements/{sid}/assignment/undo", data.tokens["researcher"],
+                {"audit_id": mine.json["audit_id"]}).status_code == 200
 
 
 def test_tag_with_unknown_narrative_is_422(client: FlaskClient, data: Seeded) -> None:
