@@ -222,7 +222,25 @@ def store_drafts(
 ) -> StoreStats:
     """Upsert one batch of drafts in the caller's transaction; row errors are collected, not raised."""
     stats = StoreStats()
+    rows = _valid_rows(items, stats)
+    if not rows:
+        return stats
     resolver = resolver or ActorResolver(session)
+    places = [_place(draft, source) for draft, _ in rows]
+    resolver.create_missing(
+        mention for (draft, _), (country, outlet_kind) in zip(rows, places, strict=True)
+        for mention in ((draft.outlet, outlet_kind, country, True), (draft.actor, draft.actor_kind, country, False)))
+    languages = _languages(rows, detect)
+    prepared: dict[str, dict[str, Any]] = {}
+    for (draft, text), language, place in zip(rows, languages, places, strict=True):
+        values = _values(draft, text, language, place, source, resolver)
+        prepared[values["external_key"]] = values
+    _upsert(session, prepared, stats)
+    return stats
+
+
+def _valid_rows(items: Iterable[StatementDraft | RowError], stats: StoreStats) -> list[tuple[StatementDraft, str]]:
+    """The drafts that can be stored, each with its cleaned text; the others become row errors."""
     rows: list[tuple[StatementDraft, str]] = []
     for item in items:
         if isinstance(item, RowError):
@@ -234,52 +252,57 @@ def store_drafts(
             continue
         assert text is not None
         rows.append((item, text))
-    if not rows:
-        return stats
+    return rows
 
-    places = [_place(draft, source) for draft, _ in rows]
-    resolver.create_missing(
-        mention for (draft, _), (country, outlet_kind) in zip(rows, places, strict=True)
-        for mention in ((draft.outlet, outlet_kind, country, True), (draft.actor, draft.actor_kind, country, False)))
+
+def _languages(rows: list[tuple[StatementDraft, str]], detect: LanguageDetector | None) -> list[str | None]:
+    """Each draft's language as given, else as detected from its text (in one batch)."""
     languages = [d.language.strip().lower() if d.language else None for d, _ in rows]
     missing = [i for i, lang in enumerate(languages) if not lang]
     if missing and detect is not None:
         found = detect([rows[i][1] for i in missing])
         for i, lang in zip(missing, found, strict=True):
             languages[i] = lang
+    return languages
 
-    default_outlet = source.outlet_id if source is not None else None
-    default_speaker = source.actor_id if source is not None else None
-    prepared: dict[str, dict[str, Any]] = {}
-    for (draft, text), language, (country, outlet_kind) in zip(rows, languages, places, strict=True):
-        outlet_id = resolver.resolve(draft.outlet, kind=outlet_kind, country=country, is_outlet=True) or default_outlet
-        speaker_id = resolver.resolve(draft.actor, kind=draft.actor_kind, country=country) or default_speaker
-        chash = content_hash(text)
-        scope = _scope(outlet_id, source)
-        ext = draft.external_id.strip()[:500] if draft.external_id else None
-        key = f"x:{scope}:{ext}" if ext else f"h:{scope}:{chash}"
-        provenance: dict[str, Any] = {"origin": draft.origin}
-        if draft.extra:
-            provenance["extra"] = _jsonable(draft.extra)
-        prepared[key] = {
-            "external_key": key[:600],
-            "external_id": ext,
-            "text": text,
-            "text_hash": text_hash(text),
-            "content_hash": chash,
-            "title": clean_text(draft.title) if draft.title else None,
-            "context": clean_text(draft.context) if draft.context else None,
-            "language": language[:12] if language else None,
-            "published_at": draft.published_at,
-            "url": draft.url,
-            "country": country,
-            "speaker_id": speaker_id,
-            "outlet_id": outlet_id,
-            "source_id": source.id if source is not None else None,
-            "origin": draft.origin or None,
-            "provenance": provenance,
-        }
 
+def _values(draft: StatementDraft, text: str, language: str | None, place: tuple[str | None, str | None],
+            source: Source | None, resolver: ActorResolver) -> dict[str, Any]:
+    """The statement row a draft becomes; ``external_key`` is its identity (module docstring)."""
+    country, outlet_kind = place
+    outlet_id = resolver.resolve(draft.outlet, kind=outlet_kind, country=country, is_outlet=True) or (
+        source.outlet_id if source is not None else None)
+    speaker_id = resolver.resolve(draft.actor, kind=draft.actor_kind, country=country) or (
+        source.actor_id if source is not None else None)
+    chash = content_hash(text)
+    scope = _scope(outlet_id, source)
+    ext = draft.external_id.strip()[:500] if draft.external_id else None
+    key = f"x:{scope}:{ext}" if ext else f"h:{scope}:{chash}"
+    provenance: dict[str, Any] = {"origin": draft.origin}
+    if draft.extra:
+        provenance["extra"] = _jsonable(draft.extra)
+    return {
+        "external_key": key[:600],
+        "external_id": ext,
+        "text": text,
+        "text_hash": text_hash(text),
+        "content_hash": chash,
+        "title": clean_text(draft.title) if draft.title else None,
+        "context": clean_text(draft.context) if draft.context else None,
+        "language": language[:12] if language else None,
+        "published_at": draft.published_at,
+        "url": draft.url,
+        "country": country,
+        "speaker_id": speaker_id,
+        "outlet_id": outlet_id,
+        "source_id": source.id if source is not None else None,
+        "origin": draft.origin or None,
+        "provenance": provenance,
+    }
+
+
+def _upsert(session: Session, prepared: dict[str, dict[str, Any]], stats: StoreStats) -> None:
+    """Insert the new statements in one statement; update the changed ones, keeping their revision history."""
     existing = {
         s.external_key: s
         for s in session.scalars(select(Statement).where(Statement.external_key.in_(list(prepared))))
@@ -308,7 +331,6 @@ def store_drafts(
     if new_rows:  # one multi-row INSERT: the ORM's unit of work is slow for thousands of rows
         session.execute(insert(Statement), new_rows)
     session.flush()
-    return stats
 
 
 _COMPARED = ("text", "title", "context", "published_at", "url", "language", "speaker_id", "outlet_id", "country")
