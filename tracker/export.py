@@ -65,7 +65,7 @@ def statement_rows(session: Session, chunk: int = 5000) -> Iterator[dict[str, An
             if held is None or key < (_RANK[held[1]], -(held[2] or 0.0)):
                 best[sid] = (nid, state, score, label)
         for st, speaker_name, speaker_kind, outlet_name in rows:
-            nid, state, score, label = best.get(st.id, (None, "none", None, None))
+            home, home_state, home_score, home_label = best.get(st.id) or (None, "none", None, None)
             yield {
                 "statement_id": st.id,
                 "external_id": st.external_id,
@@ -78,10 +78,10 @@ def statement_rows(session: Session, chunk: int = 5000) -> Iterator[dict[str, An
                 "title": st.title,
                 "text": st.text,
                 "url": st.url,
-                "narrative_id": nid,
-                "narrative_label": label,
-                "assignment": state,
-                "score": None if score is None else round(float(score), 4),
+                "narrative_id": home,
+                "narrative_label": home_label,
+                "assignment": home_state,
+                "score": None if home_score is None else round(float(home_score), 4),
             }
         last = ids[-1]
 

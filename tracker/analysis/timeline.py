@@ -96,7 +96,7 @@ def _resolve_actors(events: Sequence[TimelineEvent], rules: AliasRules) -> list[
         actors[key] = _Actor(
             key=key,
             name=name,
-            actor_id=key[1] if key[0] == "id" else None,  # type: ignore[arg-type]
+            actor_id=key[1] if key[0] == "id" and isinstance(key[1], int) else None,
             country=_consensus(events[i].country for i in idx),
             kind=_consensus(events[i].kind for i in idx),
         )

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from lingua import LanguageDetector
+    from lingua import Language, LanguageDetector
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +68,10 @@ def _prepare(text: str) -> tuple[str | None, str | None]:
     return None, cleaned
 
 
-def _code(language: object) -> str | None:
+def _code(language: Language | None) -> str | None:
     if language is None:
         return None
-    return language.iso_code_639_1.name.lower()  # type: ignore[attr-defined]
+    return str(language.iso_code_639_1.name).lower()
 
 
 def detect_language(text: str, languages: Sequence[str] = DEFAULT_LANGUAGES) -> str | None:

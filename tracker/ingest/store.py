@@ -102,17 +102,17 @@ class ActorResolver:
         keys = list(todo)
         columns = (Actor.id, Actor.kind, Actor.country, Actor.is_outlet)
         for start in range(0, len(keys), 900):
-            for key, *known in self.session.execute(
+            for key, actor_id, kind, country, is_outlet in self.session.execute(
                     select(ActorAlias.key, *columns).join(Actor, Actor.id == ActorAlias.actor_id)
                     .where(ActorAlias.key.in_(keys[start : start + 900])).order_by(ActorAlias.id)):
-                self._cache.setdefault(key, tuple(known))  # type: ignore[arg-type]
+                self._cache.setdefault(key, (actor_id, kind, country, is_outlet))
         by_name = {todo[k]: k for k in keys if k not in self._cache}  # actors made elsewhere, without an alias row
         names_left = list(by_name)
         for start in range(0, len(names_left), 900):
-            for name, *known in self.session.execute(
+            for name, actor_id, kind, country, is_outlet in self.session.execute(
                     select(Actor.name, *columns).where(Actor.name.in_(names_left[start : start + 900]))
                     .order_by(Actor.id)):
-                self._cache.setdefault(by_name[name], tuple(known))  # type: ignore[arg-type]
+                self._cache.setdefault(by_name[name], (actor_id, kind, country, is_outlet))
         self._absent.update(k for k in keys if k not in self._cache)
 
     def create_missing(self, mentions: Iterable[tuple[str | None, str | None, str | None, bool]]) -> None:
@@ -122,11 +122,11 @@ class ActorResolver:
         the 7,299 EUvsDisinfo cases), and one insert pair per actor was a fifth of its time. The first
         mention of a name decides its facts; later mentions only fill gaps (``resolve``).
         """
-        mentions = [m for m in mentions if m[0] and m[0].strip()]
-        self.prefetch(m[0] for m in mentions)
+        named = [(raw, kind, country, is_outlet) for raw, kind, country, is_outlet in mentions if raw and raw.strip()]
+        self.prefetch(m[0] for m in named)
         new: dict[str, dict[str, Any]] = {}
-        for raw, kind, country, is_outlet in mentions:
-            name = clean_text(raw)[:300]  # type: ignore[arg-type]
+        for raw, kind, country, is_outlet in named:
+            name = clean_text(raw)[:300]
             key = actor_key(name) or name
             if key not in self._cache and key not in new:
                 new[key] = {"name": name, "kind": kind if kind in ACTOR_KINDS else "other",
@@ -162,8 +162,8 @@ class ActorResolver:
         if learns_kind or learns_country or learns_outlet:  # fill in what earlier mentions did not know
             actor = self.session.get(Actor, actor_id)
             if actor is not None:
-                if learns_kind:
-                    actor.kind = kind  # type: ignore[assignment]
+                if learns_kind and kind is not None:
+                    actor.kind = kind
                 if learns_country:
                     actor.country = country
                 if learns_outlet:
@@ -192,9 +192,10 @@ def _scope(outlet_id: int | None, source: Source | None) -> str:
 
 def _validate(draft: StatementDraft) -> tuple[str | None, RowError | None]:
     path, line = _where(draft.origin)
-    if not isinstance(draft.text, str):
+    given: object = draft.text  # parsers are typed, but a file's value may still be a number or a list
+    if not isinstance(given, str):
         return None, RowError(path, line, "text is not a string", "text")
-    text = clean_text(draft.text)
+    text = clean_text(given)
     if not text:
         return None, RowError(path, line, "text is empty", "text")
     if len(text) > MAX_TEXT_CHARS:

@@ -195,7 +195,7 @@ def recount(session: Session, narrative_ids: Iterable[int]) -> None:
     statements left or joined them by hand (tags, undo, seeds, merges, splits); labels wait for
     the next refresh. One grouped query and one batched update, however many narratives."""
     nids = sorted(set(narrative_ids))
-    values = {nid: {"nid": nid, "size": 0, "first": None, "last": None} for nid in nids}
+    values: dict[int, dict[str, Any]] = {nid: {"nid": nid, "size": 0, "first": None, "last": None} for nid in nids}
     for start in range(0, len(nids), 900):
         part = nids[start : start + 900]
         for nid, first, last, size in session.execute(

@@ -11,6 +11,7 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -43,7 +44,7 @@ STOP_WORDS: dict[str, frozenset[str]] = {
 _ALL_STOP_WORDS = frozenset().union(*STOP_WORDS.values())  # built once: per call it was a third of tokenize
 _WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*", re.UNICODE)
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_jieba = None
+_jieba: Any = None  # the jieba module once imported; False when it is not installed
 
 
 def _segment_chinese(text: str) -> list[str]:

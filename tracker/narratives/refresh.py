@@ -68,7 +68,7 @@ def refresh_narratives(db: Database, cfg: NarrativesConfig, model: str, narrativ
                     centroid = centroid + seed * min(1.0, len(nar.examples) / max(1, len(rows_pos)))
             if rows_neg:
                 centroid = centroid / np.linalg.norm(centroid) - 0.25 * unit(X[rows_neg].mean(axis=0)[None, :])[0]
-        dates = [info[s][2] for s in positives if s in info and info[s][2] is not None]
+        dates = [when for s in positives if s in info and (when := info[s][2]) is not None]
         members_sorted = sorted(rows_pos)
         reps: list[int] = []
         if centroid is not None and members_sorted:
@@ -91,16 +91,16 @@ def refresh_narratives(db: Database, cfg: NarrativesConfig, model: str, narrativ
     keywords = describe.keywords(texts_by, languages=langs_by, top_n=cfg.keywords) if texts_by else []
     with db.transaction() as session:
         for values, kw, texts in zip(updates, keywords, texts_by, strict=True):
-            nar = session.get(Narrative, values["id"])
-            if nar is None:
+            row = session.get(Narrative, values["id"])
+            if row is None:
                 continue
             for key, value in values.items():
                 if key != "id":
-                    setattr(nar, key, value)
-            nar.keywords = list(kw)
-            if not nar.label_edited and nar.origin != "seeded":
-                reps = [t for t in (_text_of(info, r) for r in values["representative_ids"]) if t]
-                nar.label = describe.label(list(kw), reps or texts[:3])[:300] or nar.label
+                    setattr(row, key, value)
+            row.keywords = list(kw)
+            if not row.label_edited and row.origin != "seeded":
+                rep_texts = [t for t in (_text_of(info, r) for r in values["representative_ids"]) if t]
+                row.label = describe.label(list(kw), rep_texts or texts[:3])[:300] or row.label
 
 
 def _text_of(info: dict[int, tuple[str, str | None, datetime | None]], sid: int) -> str | None:

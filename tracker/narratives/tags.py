@@ -53,16 +53,16 @@ def tag_statement(session: Session, statement_id: int, action: str, narrative_id
         raise TagError(f"statement {statement_id} does not exist", kind="not_found", field="statement_id")
     before = snapshot(session, statement_id)
     current = next((r["narrative_id"] for r in before if r["state"] in CURRENT_STATES), None)
-    if action != "clear":
-        narrative_id = _target(session, before, action, narrative_id, current)
     if action == "clear":
         session.execute(delete(Assignment).where(Assignment.statement_id == statement_id))
-    elif action == "reject":
-        _put(session, statement_id, narrative_id, "rejected", before, user)
     else:
-        if action == "reassign" and current is not None and current != narrative_id:
-            _put(session, statement_id, current, "rejected", before, user)
-        _confirm(session, statement_id, narrative_id, before, user)
+        narrative_id = target = _target(session, before, action, narrative_id, current)
+        if action == "reject":
+            _put(session, statement_id, target, "rejected", before, user)
+        else:
+            if action == "reassign" and current is not None and current != target:
+                _put(session, statement_id, current, "rejected", before, user)
+            _confirm(session, statement_id, target, before, user)
     after = snapshot(session, statement_id)
     recount(session, {r["narrative_id"] for r in before + after})
     event = audit.record(session, user, f"statement.{action}", "statement", statement_id,

@@ -89,7 +89,8 @@ def unit(matrix: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (zero rows stay zero)."""
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (matrix / norms).astype(np.float32)
+    scaled: np.ndarray = (matrix / norms).astype(np.float32)
+    return scaled
 
 
 def centroid_to_bytes(vector: np.ndarray) -> bytes:

@@ -42,10 +42,10 @@ def actor_view(session: Session, actor: Actor) -> dict[str, Any]:
 
 
 def list_actors(session: Session, *, q: str | None = None, kind: str | None = None, country: str | None = None,
-                outlet: bool | None = None, limit: int = 50,
+                outlet: bool | None = None, limit: int | None = 50,
                 after: tuple[str, int] | None = None) -> list[dict[str, Any]]:
-    """Actors by name (then id) with their statement counts, keyset-paginated; ``q`` matches the name or
-    any other spelling."""
+    """Actors by name (then id) with their other spellings and statement counts, keyset-paginated (``limit``
+    None: all); ``q`` matches the name or any other spelling."""
     query = select(Actor)
     if q:
         spelled = select(ActorAlias.id).where(ActorAlias.actor_id == Actor.id, contains(ActorAlias.alias, q))
@@ -60,8 +60,15 @@ def list_actors(session: Session, *, q: str | None = None, kind: str | None = No
         name, last_id = after
         query = query.where(or_(Actor.name > name, and_(Actor.name == name, Actor.id > last_id)))
     actors = list(session.scalars(query.order_by(Actor.name, Actor.id).limit(limit)))
-    spoken, published = _counts(session, [a.id for a in actors])
-    return [{**actor_summary(a), "statements_spoken": spoken.get(a.id, 0), "statements_published": published.get(a.id, 0)}
+    ids = [a.id for a in actors]
+    spoken, published = _counts(session, ids)
+    spellings: dict[int, list[str]] = {i: [] for i in ids}
+    for start in range(0, len(ids), 900):
+        for actor_id, alias in session.execute(select(ActorAlias.actor_id, ActorAlias.alias)
+                                               .where(ActorAlias.actor_id.in_(ids[start : start + 900]))):
+            spellings[actor_id].append(alias)
+    return [{**actor_summary(a), "aliases": sorted(s for s in spellings[a.id] if s != a.name),
+             "statements_spoken": spoken.get(a.id, 0), "statements_published": published.get(a.id, 0)}
             for a in actors]
 
 

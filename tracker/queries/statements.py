@@ -19,7 +19,7 @@ from tracker.vocabulary import ASSIGNMENT_STATES, CURRENT_STATES
 STATEMENT_STATES = (*ASSIGNMENT_STATES, "unassigned")
 
 
-def _rows_with_narrative() -> tuple[Select[Any], Any]:
+def _rows_with_narrative() -> tuple[Select[Statement, Actor, Actor, Assignment, str], type[Assignment]]:
     """Statements with speaker, outlet, current assignment and its narrative's label; and that assignment."""
     speaker, outlet, current = aliased(Actor), aliased(Actor), aliased(Assignment)
     query = (

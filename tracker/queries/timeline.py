@@ -7,6 +7,7 @@ archive of 2020-2022 statements is judged as of its last day, a live feed as of 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +23,8 @@ from tracker.vocabulary import CURRENT_STATES
 
 def narrative_events(session: Session, narrative_id: int) -> list[TimelineEvent]:
     speaker, outlet = aliased(Actor), aliased(Actor)
-    rows = session.execute(
+    # Any: the outer joins leave speaker and outlet columns None, which the column types do not say.
+    rows: Sequence[Any] = session.execute(
         select(Statement.id, Statement.external_id, Statement.published_at, Statement.country, Statement.text,
                speaker.id, speaker.name, speaker.kind, speaker.country, outlet.id, outlet.name, outlet.kind,
                outlet.country)

@@ -44,11 +44,10 @@ def tag_many(ws: Workspace, user: User | None, statement_ids: list[int], action:
         return [tag_statement(tx, sid, action, narrative_id, user=user)["audit_id"] for sid in wanted]
 
 
-def _decision(event: AuditEvent | None) -> bool:
+def _decision(event: AuditEvent) -> bool:
     """Whether an audit event is a tagging decision that can be undone (its snapshots are there)."""
-    return (event is not None and event.object_type == "statement" and event.action.startswith("statement.")
-            and event.object_id is not None and isinstance(event.old, dict) and isinstance(event.new, dict)
-            and "assignments" in event.old)
+    return (event.object_type == "statement" and event.action.startswith("statement.")
+            and isinstance(event.old, dict) and isinstance(event.new, dict) and "assignments" in event.old)
 
 
 def undo(ws: Workspace, user: User | None, audit_ids: list[int], *, statement_id: int | None = None
@@ -65,10 +64,10 @@ def undo(ws: Workspace, user: User | None, audit_ids: list[int], *, statement_id
         restored = []
         for audit_id in audit_ids:
             event = tx.get(AuditEvent, audit_id)
-            if not _decision(event) or (statement_id is not None and event.object_id != str(statement_id)):
+            if (event is None or not _decision(event) or event.object_id is None or event.old is None
+                    or (statement_id is not None and event.object_id != str(statement_id))):
                 of = f" of statement {statement_id}" if statement_id is not None else ""
                 raise Refused(f"audit event {audit_id} is not a tagging decision{of}", field="audit_ids")
-            assert event is not None and event.object_id is not None and event.old is not None
             if event.user_id != me:
                 raise Refused(f"audit event {audit_id} is someone else's decision", kind="forbidden",
                               field="audit_ids")

@@ -15,7 +15,7 @@ def _date(value: str | datetime | None, fmt: str = "%Y-%m-%d") -> str:
         return "undated"
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            return datetime.fromisoformat(value).strftime(fmt)
         except ValueError:
             return value
     return value.strftime(fmt)

@@ -28,7 +28,7 @@ def render_cached(template_name: str, key: Hashable, make_vars: Callable[[], dic
     context: dict[str, Any] = {} if cached is not None else make_vars()
     current_app.update_template_context(context)
     ctx = template.new_context(context)
-    concat = template.environment.concat  # type: ignore[attr-defined]
+    concat = template.environment.concat
 
     def wrap(name: str, original: Callable[[Any], Any]) -> Callable[[Any], Any]:
         def block(block_ctx: Any) -> Any:
@@ -46,4 +46,4 @@ def render_cached(template_name: str, key: Hashable, make_vars: Callable[[], dic
     html = concat(template.root_render_func(ctx))
     if cached is None:
         pages.put(key, captured)
-    return html  # type: ignore[no-any-return]
+    return html
