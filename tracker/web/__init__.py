@@ -11,12 +11,15 @@ import importlib
 import logging
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Flask, Response, g
 
 from tracker.config import Config, load_config
-from tracker.db import Database
-from tracker.embed import Embedder
+
+if TYPE_CHECKING:
+    from tracker.db import Database
+    from tracker.embed import Embedder
 
 log = logging.getLogger(__name__)
 
