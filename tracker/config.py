@@ -144,20 +144,13 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
             return value
         if isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
             return value.strip().lower() in {"1", "true", "yes", "on"}
-    elif kind is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
+    elif kind in (int, float):
+        # An int is a float too, a float is no int, and TOML's true is neither.
+        if isinstance(value, int | float) and not isinstance(value, bool) and (kind is float or isinstance(value, int)):
+            return kind(value)
         if isinstance(value, str):
             try:
-                return int(value.strip())
-            except ValueError:
-                pass
-    elif kind is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value.strip())
+                return kind(value.strip())
             except ValueError:
                 pass
     elif kind is str:

@@ -68,6 +68,14 @@ def _prepare(text: str) -> tuple[str | None, str | None]:
     return None, cleaned
 
 
+def declared_language(value: object) -> str | None:
+    """The ISO 639-1 code a page declares (``lang="en-GB"`` -> "en"), or None when it declares none we can read."""
+    if not value or not isinstance(value, str):
+        return None
+    code = value.strip().lower().replace("_", "-").split("-")[0]
+    return code if len(code) == 2 and code.isalpha() else None
+
+
 def _code(language: Language | None) -> str | None:
     if language is None:
         return None

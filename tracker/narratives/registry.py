@@ -40,6 +40,9 @@ COLLECT_FROM = 100_000  # statements from which full discovery runs a full garba
 
 @dataclass
 class DiscoveryReport:
+    """What a full discovery did: clusters found, narratives kept, created, split, merged and retired,
+    statements placed, and how many kept their narrative (``stability``)."""
+
     statements: int = 0
     clusters: int = 0
     kept: int = 0

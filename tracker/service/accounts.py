@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker import accounts
@@ -12,6 +11,7 @@ from tracker.accounts import SignIn, role_rank, user_for_session, user_for_token
 from tracker.errors import Refused
 from tracker.models import User
 from tracker.queries import list_audit
+from tracker.queries.listing import by_name_or_id
 from tracker.service.workspace import Workspace
 
 __all__ = ["SignIn", "add_user", "edit_user", "issue_token", "list_audit", "list_users", "role_rank", "sign_in",
@@ -46,12 +46,7 @@ def issue_token(ws: Workspace, by: User | None, name: str, *, label: str | None 
 
 def list_users(session: Session, *, limit: int | None = None, after_id: int | None = None) -> list[dict[str, Any]]:
     """Users by name, or in id order after ``after_id`` when paging (``limit``)."""
-    if limit is None:
-        return [user_view(u) for u in session.scalars(select(User).order_by(User.name))]
-    query = select(User).order_by(User.id).limit(limit)
-    if after_id is not None:
-        query = query.where(User.id > after_id)
-    return [user_view(u) for u in session.scalars(query)]
+    return by_name_or_id(session, User, user_view, limit=limit, after_id=after_id)
 
 
 def sign_in(ws: Workspace, name: str, password: str, address: str | None) -> SignIn:

@@ -15,6 +15,7 @@ from tracker.errors import Refused
 from tracker.ingest.runner import ingest_due
 from tracker.ingest.sources import EDITABLE_FIELDS, add_source, every_text, source_view, update_source
 from tracker.models import Source, User
+from tracker.queries.listing import by_name_or_id
 from tracker.service.workspace import Workspace
 from tracker.vocabulary import FILE_SOURCE_KINDS, NETWORK_SOURCE_KINDS
 
@@ -66,12 +67,7 @@ def get(session: Session, source_id: int) -> dict[str, Any] | None:
 
 def list_sources(session: Session, *, limit: int | None = None, after_id: int | None = None) -> list[dict[str, Any]]:
     """Sources by name, or in id order after ``after_id`` when paging (``limit``)."""
-    if limit is None:
-        return [source_view(s) for s in session.scalars(select(Source).order_by(Source.name))]
-    query = select(Source).order_by(Source.id).limit(limit)
-    if after_id is not None:
-        query = query.where(Source.id > after_id)
-    return [source_view(s) for s in session.scalars(query)]
+    return by_name_or_id(session, Source, source_view, limit=limit, after_id=after_id)
 
 
 def fetch_now(ws: Workspace, *, name: str | None = None, due_only: bool = True) -> dict[str, Any] | None:

@@ -26,16 +26,13 @@ JOBS_SHOWN = 100
 ADD_FIELDS = ("url", "kind", "name", "actor", "outlet", "country", "every")
 
 
-def _sources_page(error: str | None = None, form: dict[str, str] | None = None, status: int = 200) -> Any:
+@bp.get("/sources")
+@access("admin")
+def sources(error: str | None = None, form: dict[str, str] | None = None, status: int = 200) -> Any:
+    """The sources and the form to add one; shown again with the reason when an addition is refused."""
     return render_template("admin_sources.html", sources=source_cases.list_sources(read_session()), error=error,
                            form=form or {}, kinds=NETWORK_SOURCE_KINDS, every_text=source_cases.every_text,
                            messages=get_flashed_messages(with_categories=True)), status
-
-
-@bp.get("/sources")
-@access("admin")
-def sources() -> Any:
-    return _sources_page()
 
 
 @bp.post("/sources")
@@ -43,17 +40,17 @@ def sources() -> Any:
 def add() -> Any:
     form = {k: (request.form.get(k) or "").strip() for k in ADD_FIELDS}
     if form["kind"] not in NETWORK_SOURCE_KINDS:
-        return _sources_page(f"kind: choose one of {', '.join(NETWORK_SOURCE_KINDS)}", form, 422)
+        return sources(f"kind: choose one of {', '.join(NETWORK_SOURCE_KINDS)}", form, 422)
     too_long = [k for k in ADD_FIELDS if len(form[k]) > (2000 if k == "url" else 300)]
     if too_long:
-        return _sources_page(f"{too_long[0]}: too long", form, 422)
+        return sources(f"{too_long[0]}: too long", form, 422)
     try:
         added = source_cases.add(workspace(), current_user(), form["url"], form["kind"], name=form["name"] or None,
                             actor=form["actor"] or None, outlet=form["outlet"] or None,
                             country=form["country"] or None, every=form["every"] or None,
                             fetch_full_text=request.form.get("fetch_full_text") == "on", network_only=True)
     except Refused as exc:
-        return _sources_page(str(exc), form, 422)
+        return sources(str(exc), form, 422)
     flash(f"Added the source \u201c{added['name']}\u201d; it is fetched on the next scheduled run.", "ok")
     return redirect(url_for("admin.sources"), 303)
 

@@ -36,12 +36,14 @@ def _index(error: str | None = None, form: dict[str, str] | None = None, status:
 @bp.get("")
 @access("researcher")
 def index() -> Any:
+    """The live narratives to edit, and the form to seed a new one."""
     return _index()
 
 
 @bp.post("/narratives")
 @access("researcher")
 def create() -> Any:
+    """A seeded narrative from the form's label, description and examples (one a line)."""
     form = {k: request.form.get(k, "") for k in ("label", "description", "examples")}
     label = form["label"].strip()
     examples = [line.strip() for line in form["examples"].splitlines() if line.strip()]

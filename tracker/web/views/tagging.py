@@ -46,6 +46,13 @@ def _int(value: Any) -> int | None:
     return None
 
 
+def _statement_id(data: dict[str, Any]) -> int:
+    sid = _int(data.get("statement_id"))
+    if sid is None:
+        raise ApiError(422, "statement_id must be a statement id", field="statement_id")
+    return sid
+
+
 def _ids(value: Any, field: str, most: int) -> list[int]:
     if not isinstance(value, list) or not value or len(value) > most or any(_int(i) is None for i in value):
         raise ApiError(422, f"{field} must list 1 to {most} ids", field=field)
@@ -97,9 +104,7 @@ def queue_items() -> Any:
 def decide() -> Any:
     """One decision: ``{statement_id, action, narrative_id?}`` with action confirm, reject, reassign or clear."""
     data = _json_body()
-    sid, action, nid = _int(data.get("statement_id")), data.get("action"), data.get("narrative_id")
-    if sid is None:
-        raise ApiError(422, "statement_id must be a statement id", field="statement_id")
+    sid, action, nid = _statement_id(data), data.get("action"), data.get("narrative_id")
     if action not in tagging.TAG_ACTIONS:
         raise ApiError(422, f"action must be one of {', '.join(tagging.TAG_ACTIONS)}", field="action")
     if nid is not None and _int(nid) is None:
@@ -158,9 +163,7 @@ def bulk() -> Any:
 def seed() -> Any:
     """``n`` in the queue: a new seeded narrative with this statement as its example, and the statement in it."""
     data = _json_body()
-    sid, label, description = _int(data.get("statement_id")), data.get("label"), data.get("description")
-    if sid is None:
-        raise ApiError(422, "statement_id must be a statement id", field="statement_id")
+    sid, label, description = _statement_id(data), data.get("label"), data.get("description")
     if not isinstance(label, str) or not label.strip() or len(label) > 300:
         raise ApiError(422, "label must be 1 to 300 characters", field="label")
     if description is not None and (not isinstance(description, str) or len(description) > 5000):
