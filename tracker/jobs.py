@@ -21,14 +21,14 @@ from tracker.ingest.drafts import RowError, StatementDraft
 from tracker.ingest.language import detect_languages
 from tracker.ingest.runner import ingest_due
 from tracker.ingest.store import ActorResolver, StoreStats, store_drafts
-from tracker.models import Assignment, JobRun, Narrative, Statement
+from tracker.models import Assignment, JobRun, Narrative, Source, Statement
 from tracker.runs import job_run
 from tracker.vocabulary import LIVE_STATUSES, TAGGED_STATES
 
 log = logging.getLogger(__name__)
 
 def store_stream(db: Database, items: Iterator[StatementDraft | RowError], *, batch_size: int = 1000,
-                 source: Any = None, on_batch: Callable[[StoreStats], None] | None = None) -> StoreStats:
+                 source: Source | None = None, on_batch: Callable[[StoreStats], None] | None = None) -> StoreStats:
     """Store drafts in batches, one transaction each."""
     total = StoreStats()
     resolver: ActorResolver | None = None

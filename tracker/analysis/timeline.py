@@ -33,10 +33,11 @@ import numpy as np
 from tracker.analysis.actors import AliasRules, clean_name
 from tracker.analysis.spread import bucket_label, detect_bursts, iso, to_utc
 from tracker.analysis.syndication import find_copies
+from tracker.vocabulary import ACTOR_KINDS
 
 logger = logging.getLogger(__name__)
 
-KIND_RANK = {"official": 0, "state_media": 1, "proxy": 2, "other": 3}
+KIND_RANK = {kind: rank for rank, kind in enumerate(ACTOR_KINDS)}  # official first, then state media, ...
 _UNKNOWN_RANK = 4
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)

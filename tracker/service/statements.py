@@ -34,16 +34,22 @@ from tracker.service.workspace import Workspace
 from tracker.similarity import Snapshot, VectorIndexes, Vectors, fresh_vectors
 from tracker.vocabulary import ACTOR_KINDS
 
-__all__ = ["STATEMENT_STATES", "Snapshot", "StatementFilter", "VectorIndexes", "Vectors", "add_statement", "detail",
+__all__ = ["STATEMENT_STATES", "Snapshot", "StatementFilter", "VectorIndexes", "Vectors", "add_statement",
+           "detail_with_similar",
            "filter_choices", "fresh_vectors", "list_statements", "semantic_search", "similar", "statements_by_ids"]
 
 #: How many more neighbours a filtered semantic search looks at, since the filter drops some of them.
 FILTERED_OVERFETCH = 5
 
 
-def detail(session: Session, statement_id: int) -> dict[str, Any] | None:
-    """One statement with every assignment and where it was read from."""
-    return statement_detail(session, statement_id)
+def detail_with_similar(session: Session, model: str, statement_id: int, *, limit: int, vectors: Vectors
+                        ) -> dict[str, Any] | None:
+    """One statement in full, with the ``limit`` statements most like it (``similar``, best first) and the
+    model they were compared in (``similar_model``; None when the statement has no vector yet)."""
+    found = statement_detail(session, statement_id)
+    if found is not None:
+        found["similar_model"], found["similar"] = similar(session, model, statement_id, limit=limit, vectors=vectors)
+    return found
 
 
 def _hits(session: Session, found: list[tuple[int, float]]) -> list[dict[str, Any]]:

@@ -113,12 +113,11 @@ def statements() -> Any:
 @access("read")
 def statement(statement_id: int) -> Any:
     session = read_session()
-    detail = statement_cases.detail(session, statement_id)
+    limit = arg_int("similar", lo=0, hi=50, default=10) or 0
+    detail = statement_cases.detail_with_similar(session, state().workspace.model, statement_id, limit=limit,
+                                                 vectors=vectors(session))
     if detail is None:
         raise not_found("statement", statement_id)
-    limit = arg_int("similar", lo=0, hi=50, default=10) or 0
-    detail["similar_model"], detail["similar"] = statement_cases.similar(
-        session, state().workspace.model, statement_id, limit=limit, vectors=vectors(session))
     return jsonify(detail)
 
 

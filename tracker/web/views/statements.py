@@ -61,9 +61,9 @@ def search() -> str:
 @access("read")
 def statement(statement_id: int) -> str:
     session = read_session()
-    detail = statements.detail(session, statement_id)
+    detail = statements.detail_with_similar(session, state().workspace.model, statement_id, limit=SIMILAR,
+                                            vectors=vectors(session))
     if detail is None:
         abort(404)
-    model, similar = statements.similar(session, state().workspace.model, statement_id, limit=SIMILAR,
-                                        vectors=vectors(session))
-    return render_template("statement.html", s=detail, similar=_scored(similar), has_vector=model is not None)
+    return render_template("statement.html", s=detail, similar=_scored(detail["similar"]),
+                           has_vector=detail["similar_model"] is not None)
