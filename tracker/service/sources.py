@@ -17,12 +17,10 @@ from tracker.ingest.sources import EDITABLE_FIELDS, add_source, every_text, sour
 from tracker.models import Source, User
 from tracker.queries.listing import by_name_or_id
 from tracker.service.workspace import Workspace
-from tracker.vocabulary import FILE_SOURCE_KINDS, NETWORK_SOURCE_KINDS
+from tracker.vocabulary import NETWORK_SOURCE_KINDS
 
-__all__ = ["ADDABLE_KINDS", "EDITABLE_FIELDS", "NETWORK_SOURCE_KINDS", "add", "edit", "every_text", "fetch_now",
-           "get", "list_sources", "set_enabled", "source_names"]
-
-ADDABLE_KINDS = (*NETWORK_SOURCE_KINDS, *FILE_SOURCE_KINDS)
+__all__ = ["EDITABLE_FIELDS", "add", "edit", "every_text", "fetch_now", "get", "list_sources", "set_enabled",
+           "source_names"]
 
 
 def add(ws: Workspace, user: User | None, url: str, kind: str, *, name: str | None = None, actor: str | None = None,
