@@ -1,4 +1,4 @@
-"""Per-process caches of the web layer, keyed by a cheap data version so nothing is ever stale.
+"""The web app's caches (one set per app), keyed by a cheap data version so nothing is ever stale.
 
 Why: at 100k statements the read views spent their time recomputing the same aggregates (filter
 choices, sparklines, timelines with syndication detection) and re-rendering the same large pages
