@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo serve test lint system-deps bench clean
+.PHONY: install demo serve test lint typecheck system-deps bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,7 +42,11 @@ system-deps:
 lint: install
 	$(BIN)/ruff check tracker tests bench migrations
 
-test: install system-deps lint
+## mypy, strict on tracker/ (settings and the reason for each exception in pyproject.toml).
+typecheck: install
+	$(BIN)/mypy
+
+test: install system-deps lint typecheck
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q --nbmake tests notebooks
 
 bench: install

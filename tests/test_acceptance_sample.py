@@ -9,9 +9,9 @@ import pytest
 
 from tests.demo import SAMPLE, load_demo
 from tracker import export, jobs
-from tracker.analysis.load import narrative_timeline
 from tracker.config import Config, load_config
 from tracker.db import Database
+from tracker.queries import narrative_timeline
 from tracker.sample import corpus_path
 
 

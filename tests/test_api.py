@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.webdata import Seeded, bearer, make_app, seed
+from tests.webdata import Seeded, add_user, bearer, make_app, seed
 from tracker import accounts
 from tracker.config import Config
 from tracker.db import Database
@@ -25,7 +25,7 @@ from tracker.embed import HASHING_MODEL, HashingEmbedder, embed_pending
 from tracker.ingest.drafts import StatementDraft
 from tracker.ingest.store import store_drafts
 from tracker.models import Assignment, AuditEvent, Embedding, Narrative, NarrativeEvent, Statement
-from tracker.web.similarity import Snapshot
+from tracker.similarity import Snapshot
 
 
 @pytest.fixture
@@ -95,7 +95,6 @@ def test_unknown_narrative_is_a_json_404(client: FlaskClient, data: Seeded) -> N
 
 
 def test_timeline_route_returns_the_timeline_document(client: FlaskClient, data: Seeded) -> None:
-    pytest.importorskip("tracker.analysis.load")
     r = get(client, f"/api/narratives/{data.narratives[0]}/timeline", data.tokens["viewer"])
     assert r.status_code == 200
     assert {e["statement_id"] for e in r.json["events"]} == set(data.statements[:3])
@@ -201,7 +200,7 @@ def test_bad_query_arguments_are_400_with_the_field(client: FlaskClient, data: S
 
 
 # ---------------------------------------------------------------- the similarity snapshot
-# tracker.web.similarity: statement vectors read once per process, reused across requests, reloaded
+# tracker.similarity: statement vectors read once per app, reused across requests, reloaded
 # when statements or vectors change.
 
 
@@ -333,6 +332,22 @@ def test_undo_after_a_later_change_is_a_409(client: FlaskClient, data: Seeded) -
     post(client, f"/api/statements/{sid}/assignment", token, {"action": "clear"})
     r = post(client, f"/api/statements/{sid}/assignment/undo", token, {"audit_id": first.json["audit_id"]})
     assert r.status_code == 409
+
+
+def test_nobody_undoes_another_researchers_tag(client: FlaskClient, data: Seeded, db: Database,
+                                                config: Config) -> None:
+    """The same ownership rule as the tagging queue's undo: a decision is undone by the one who made it."""
+    sid = data.statements[0]
+    mine = post(client, f"/api/statements/{sid}/assignment", data.tokens["researcher"],
+                {"action": "reassign", "narrative_id": data.narratives[1]})
+    other = add_user(db, config, "rosa", "researcher")
+    refused = post(client, f"/api/statements/{sid}/assignment/undo", other, {"audit_id": mine.json["audit_id"]})
+    assert refused.status_code == 403 and refused.json["error"]["field"] == "audit_id"
+    with db.reader() as s:
+        rows = s.execute(select(Assignment.narrative_id, Assignment.state).where(Assignment.statement_id == sid)).all()
+    assert {tuple(r) for r in rows} == {(data.narratives[0], "rejected"), (data.narratives[1], "confirmed")}
+    assert post(client, f"/api/statements/{sid}/assignment/undo", data.tokens["researcher"],
+                {"audit_id": mine.json["audit_id"]}).status_code == 200
 
 
 def test_tag_with_unknown_narrative_is_422(client: FlaskClient, data: Seeded) -> None:

@@ -13,8 +13,9 @@ from tracker import jobs
 from tracker.config import Config
 from tracker.db import Database
 from tracker.models import Assignment, AuditEvent, Narrative, Statement
-from tracker.narratives.assign import assign_pending, restore, snapshot, tag_statement
-from tracker.narratives.registry import refresh_narratives
+from tracker.narratives.assign import assign_pending
+from tracker.narratives.refresh import refresh_narratives
+from tracker.narratives.tags import restore, snapshot, tag_statement
 from tracker.narratives.vectors import centroid_from_bytes
 
 

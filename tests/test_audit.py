@@ -14,8 +14,8 @@ from tracker import accounts, queries
 from tracker.config import Config
 from tracker.db import Database
 from tracker.models import AuditEvent, Narrative
-from tracker.narratives.assign import tag_statement
 from tracker.narratives.manage import merge_narratives, split_narrative, update_narrative
+from tracker.narratives.tags import tag_statement
 
 
 class Boom(RuntimeError):

@@ -138,3 +138,16 @@ def test_actor_alias_and_merge_print_the_actor_left_and_refusals_are_errors(env:
     assert merged["id"] == 1
     refused = invoke(env, "actors", "merge", "1", "1")
     assert refused.exit_code == 1 and "into itself" in refused.output
+
+
+def test_actors_list_shows_each_speaker_once_with_the_spellings_merged_into_it(env: dict[str, str]) -> None:
+    from tracker.sample import corpus_path
+
+    invoke(env, "import", "--sample")
+    invoke(env, "actors", "load-rules", str(Path(corpus_path()).parent / "aliases.toml"))
+    speakers = invoke(env, "actors", "list").output.splitlines()
+    (zhao,) = [line for line in speakers if line.endswith("Zhao Lijian  (also: 赵立坚)")]
+    assert zhao.split()[1] == "official"
+    assert not any(line.endswith(" 赵立坚") for line in speakers)
+    outlets = invoke(env, "actors", "list", "--outlets").output
+    assert "TASS" in outlets and "Zhao Lijian" not in outlets

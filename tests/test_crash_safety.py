@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from tests.ingestkit import Validated, add, ingest_config, ingest_env, numbered_items, rss
 from tracker.db import Database
-from tracker.ingest.sources import claim_next
+from tracker.ingest.leases import claim_next
 from tracker.models import Source, Statement
 
 ROOT = Path(__file__).resolve().parent.parent

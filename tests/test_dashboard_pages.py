@@ -41,8 +41,7 @@ def page(client: FlaskClient, url: str) -> str:
 @functools.cache
 def biolabs_id(app: Flask) -> int:
     """The narrative whose first mover is Medvedev (the bio-labs story of the sample corpus)."""
-    from tracker.analysis.load import narrative_timeline
-    from tracker.queries import list_narratives
+    from tracker.queries import list_narratives, narrative_timeline
 
     db = app.extensions["tracker"].db
     cfg = app.extensions["tracker"].config
@@ -253,7 +252,8 @@ def test_statement_page_shows_its_narrative_score_and_similar_statements(client:
 class CountingEmbedder:
     """Stands in for the model: returns one statement's stored vector, counts calls."""
 
-    def __init__(self, vector: np.ndarray) -> None:
+    def __init__(self, name: str, vector: np.ndarray) -> None:
+        self.name, self.dim = name, vector.shape[0]
         self.vector, self.calls = vector, 0
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -261,19 +261,18 @@ class CountingEmbedder:
         return np.vstack([self.vector for _ in texts])
 
 
-def test_semantic_search_uses_the_embedder_and_other_pages_never_load_it(app: Flask, client: FlaskClient,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_semantic_search_uses_the_embedder_and_other_pages_never_load_it(app: Flask) -> None:
     from tracker.narratives.vectors import load_vectors
+    from tracker.web import create_app
 
     st = app.extensions["tracker"]
-    monkeypatch.setattr(st, "_embedder", None)
-    for url in ("/", "/statements", "/statements/1", "/actors", f"/narratives/{biolabs_id(app)}"):
-        page(client, url)
-    assert st._embedder is None, "a page other than semantic search loaded the model"
     with st.db.reader() as session:
         ids, vectors = load_vectors(session, st.config.embedding.model)
-    fake = CountingEmbedder(vectors[5])
-    monkeypatch.setattr(st, "_embedder", fake)
+    fake = CountingEmbedder(st.config.embedding.model, vectors[5])
+    client = create_app(st.config, db=st.db, embedder=fake).test_client()
+    for url in ("/", "/statements", "/statements/1", "/actors", f"/narratives/{biolabs_id(app)}"):
+        page(client, url)
+    assert fake.calls == 0, "a page other than semantic search used the model"
     html = page(client, "/statements?mode=semantic&q=anything")
     hits = re.findall(r'<td class="when"><a href="/statements/(\d+)"', html)
     assert fake.calls == 1 and hits and hits[0] == str(int(ids[5]))

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from tests.ingestkit import Validated, add, ingest_config, numbered_items, rss
 from tracker.config import Config
 from tracker.db import Database
-from tracker.ingest.sources import ingest_due
+from tracker.ingest.runner import ingest_due
 from tracker.models import JobRun, Source, Statement
 
 # ---------------------------------------------------------------- shared helpers

@@ -16,7 +16,8 @@ from tests.demo import build_demo, demo_config, demo_root
 from tracker import accounts
 from tracker.db import Database
 from tracker.embed import HashingEmbedder
-from tracker.models import CURRENT_STATES, Assignment, AuditEvent, Narrative, Source
+from tracker.models import Assignment, AuditEvent, Narrative, Source
+from tracker.vocabulary import CURRENT_STATES
 from tracker.web import create_app
 
 PASSWORD = "a long enough passphrase"
@@ -31,9 +32,7 @@ def app(tmp_path_factory: pytest.TempPathFactory, tmp_path: Any) -> Flask:
     with db.transaction() as tx:
         accounts.create_user(tx, "rita", "researcher", PASSWORD, cfg.auth)
         accounts.create_user(tx, "adam", "admin", PASSWORD, cfg.auth)
-    application = create_app(cfg, db=db)
-    application.extensions["tracker"]._embedder = HashingEmbedder()
-    return application
+    return create_app(cfg, db=db, embedder=HashingEmbedder())
 
 
 def login(app: Flask, name: str) -> tuple[FlaskClient, str]:

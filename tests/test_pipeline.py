@@ -159,7 +159,7 @@ def test_every_command_creates_the_schema_on_first_use(tmp_path: Path) -> None:
 
 def test_incremental_run_refreshes_narratives_researchers_tagged(db: Database, pipeline_config: Config,
                                                                  tmp_path: Path) -> None:
-    from tracker.narratives.assign import tag_statement
+    from tracker.narratives.tags import tag_statement
 
     cfg = pipeline_config
     jobs.import_file(db, cfg, write_csv(tmp_path / "a.csv", corpus_rows()))

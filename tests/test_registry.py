@@ -29,8 +29,10 @@ from tests.vectors import (
 from tracker.config import Config
 from tracker.db import Database, ensure_schema
 from tracker.models import Assignment, Narrative, NarrativeEvent, Statement
-from tracker.narratives.assign import add_seeded_narrative, tag_statement
-from tracker.narratives.registry import STAY_MARGIN, refresh_narratives
+from tracker.narratives.refresh import refresh_narratives
+from tracker.narratives.registry import STAY_MARGIN
+from tracker.narratives.seeds import add_seeded_narrative
+from tracker.narratives.tags import tag_statement
 
 
 def events(db: Database) -> list[tuple[int, str, int | None]]:

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from tracker.ingest.drafts import ACTOR_KINDS
 from tracker.sample import corpus_path, read_records
+from tracker.vocabulary import ACTOR_KINDS
 
 REQUIRED_KEYS = ("external_id", "actor", "actor_kind", "outlet", "country", "url", "text", "narrative_hint")
 CYRILLIC = re.compile("[\u0400-\u04ff]")

@@ -18,7 +18,9 @@ from tests.vectors import (
 from tracker.config import Config
 from tracker.db import Database
 from tracker.models import Assignment, Narrative, NarrativeEvent
-from tracker.narratives.assign import add_seeded_narrative, assign_pending, assign_to_narrative, tag_statement
+from tracker.narratives.assign import assign_pending
+from tracker.narratives.seeds import add_seeded_narrative, assign_to_narrative
+from tracker.narratives.tags import tag_statement
 
 EMBEDDER = DictEmbedder({"biolabs example": axis((6, 1.0)), "another example": axis((6, 1.0), (7, 0.1))})
 

@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 
 from tracker.config import Config
 from tracker.db import Database
-from tracker.ingest.sources import SourceError, add_source, claim_next, ingest_due, parse_every, release
+from tracker.ingest.leases import claim_next, release
+from tracker.ingest.runner import ingest_due
+from tracker.ingest.sources import SourceError, add_source, parse_every
 from tracker.models import AuditEvent, Source, Statement, utcnow
 
 

@@ -193,9 +193,10 @@ def test_bulk_decision_is_one_transaction_and_one_undo(app: Flask) -> None:
 
 
 def test_new_narrative_from_a_statement_holds_it(app: Flask) -> None:
+    # The hashing embedder is instant; the new narrative's centroid lives in its space.
+    app = create_app(app.extensions["tracker"].config, db=db_of(app), embedder=HashingEmbedder())
     client, headers = login(app, "rita")
     sid = queue(client)["items"][0]["statement"]["id"]
-    app.extensions["tracker"]._embedder = HashingEmbedder()  # instant; the narrative's centroid is its space
     response = client.post("/tag/api/seed", json={"statement_id": sid, "label": "Victory Day ceremonies"},
                            headers=headers)
     assert response.status_code == 201

@@ -32,7 +32,7 @@ WORKER = """
 import sys, time
 from pathlib import Path
 from tracker.cli import main
-import tracker.ingest.sources, tracker.ingest.feeds, tracker.ingest.fetch, feedparser
+import tracker.ingest.runner, tracker.ingest.feeds, tracker.ingest.fetch, feedparser
 go = Path(sys.argv[1])
 Path(sys.argv[2]).touch()
 while not go.exists():

@@ -24,9 +24,8 @@ PASSWORD = "correct horse battery staple"
 
 
 def make_app(config: Config, db: Database, **auth: Any) -> Flask:
-    app = create_app(config.replace(auth=auth) if auth else config, db=db)
+    app = create_app(config.replace(auth=auth) if auth else config, db=db, embedder=HashingEmbedder())
     app.testing = True
-    app.extensions["tracker"]._embedder = HashingEmbedder()
     return app
 
 
@@ -81,7 +80,7 @@ def seed(db: Database, config: Config, texts: list[tuple[str, str, str, str, str
             tx.add(Assignment(statement_id=sid, narrative_id=sanctions.id, state="assigned", method="auto",
                               score=0.7))
         tx.flush()
-        from tracker.narratives.manage import recount
+        from tracker.narratives.assign import recount
 
         recount(tx, [labs.id, sanctions.id])
         labs.representative_ids = ids[:2]

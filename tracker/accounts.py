@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +22,9 @@ from sqlalchemy.orm import Session
 
 from tracker import audit
 from tracker.config import AuthConfig
-from tracker.models import ROLES, ApiToken, LoginAttempt, User, WebSession, utcnow
+from tracker.errors import Refused
+from tracker.models import ApiToken, LoginAttempt, User, WebSession, utcnow
+from tracker.vocabulary import ROLES
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +36,11 @@ TOKEN_PREFIX = "trk_"
 ADDRESS_FACTOR = 4
 
 
-class AccountError(ValueError):
+class AccountError(Refused):
     """A user or password request that cannot be applied; ``field`` names the bad input."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+    def __init__(self, message: str, field: str | None = None, *, kind: str = "invalid") -> None:
+        super().__init__(message, kind=kind, field=field)
 
 
 def role_rank(role: str | None) -> int:
@@ -97,7 +99,7 @@ def create_user(session: Session, name: str, role: str, password: str | None, cf
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}", "role")
     if get_user(session, name) is not None:
-        raise AccountError(f"a user called {name!r} exists already", "name")
+        raise AccountError(f"a user called {name!r} exists already", "name", kind="conflict")
     user = User(name=name, role=role, password_hash=hash_password(password, cfg) if password is not None else None)
     session.add(user)
     session.flush()
@@ -124,8 +126,8 @@ def update_user(session: Session, user: User, cfg: AuthConfig, *, role: str | No
     losing_admin = user.role == "admin" and not user.disabled and (
         new.get("role", "admin") != "admin" or new.get("disabled", False))
     if losing_admin and active_admins(session) <= 1:
-        raise AccountError("the last active admin cannot be demoted or disabled", "role" if "role" in new else
-                           "disabled")
+        raise AccountError("the last active admin cannot be demoted or disabled",
+                           "role" if "role" in new else "disabled", kind="conflict")
     if password is not None:
         user.password_hash = hash_password(password, cfg)
         old["password"], new["password"] = "(hidden)", "changed"
@@ -233,3 +235,26 @@ def authenticate(session: Session, name: str, password: str) -> User | None:
         return None
     assert user is not None
     return None if user.disabled else user
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """How a sign-in went: ``session_id`` for a new web session, or why there is none."""
+
+    user: User | None = None
+    session_id: str | None = None
+    throttled: bool = False
+
+
+def sign_in(session: Session, name: str, password: str, address: str | None, cfg: AuthConfig) -> SignIn:
+    """Check a name and password against the throttle and the stored hash; on success a new web session,
+    on failure one more failed attempt for the account and the address."""
+    if login_blocked(session, name, address, cfg):
+        log.warning("login throttled for %r from %s", name, address)
+        return SignIn(throttled=True)
+    user = authenticate(session, name, password)
+    if user is None:
+        record_failure(session, name, address)
+        return SignIn()
+    clear_failures(session, name, cfg)
+    return SignIn(user=user, session_id=start_session(session, user, cfg))

@@ -9,26 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tracker import audit
+from tracker.errors import Refused
 from tracker.ingest.store import actor_key
 from tracker.models import Actor, ActorAlias, Source, Statement, User
 
 
-class ActorError(ValueError):
+class ActorError(Refused):
     """An alias or merge request that cannot be applied; the message says why."""
-
-
-def actor_view(session: Session, actor: Actor) -> dict[str, Any]:
-    spoken = session.scalar(select(func.count(Statement.id)).where(Statement.speaker_id == actor.id)) or 0
-    published = session.scalar(select(func.count(Statement.id)).where(Statement.outlet_id == actor.id)) or 0
-    return {
-        "id": actor.id, "name": actor.name, "kind": actor.kind, "country": actor.country,
-        "is_outlet": actor.is_outlet, "aliases": sorted(a.alias for a in actor.aliases if a.alias != actor.name),
-        "statements_spoken": int(spoken), "statements_published": int(published),
-    }
 
 
 def merge_actors(session: Session, keep_id: int, merge_id: int, *, user: User | None = None) -> Actor:
@@ -37,7 +28,7 @@ def merge_actors(session: Session, keep_id: int, merge_id: int, *, user: User | 
         raise ActorError("cannot merge an actor into itself")
     keep, gone = session.get(Actor, keep_id), session.get(Actor, merge_id)
     if keep is None or gone is None:
-        raise ActorError(f"actor {keep_id if keep is None else merge_id} does not exist")
+        raise ActorError(f"actor {keep_id if keep is None else merge_id} does not exist", kind="not_found")
     before = {"keep": keep.name, "merged": gone.name, "aliases": sorted(a.alias for a in gone.aliases)}
     session.execute(update(Statement).where(Statement.speaker_id == merge_id).values(speaker_id=keep_id))
     session.execute(update(Statement).where(Statement.outlet_id == merge_id).values(outlet_id=keep_id))
@@ -60,11 +51,11 @@ def add_alias(session: Session, actor_id: int, alias: str, *, user: User | None 
     """Teach the tracker another spelling of an actor; an actor already known by it is merged in."""
     actor = session.get(Actor, actor_id)
     if actor is None:
-        raise ActorError(f"actor {actor_id} does not exist")
+        raise ActorError(f"actor {actor_id} does not exist", kind="not_found")
     alias = alias.strip()
     key = actor_key(alias)
     if not key:
-        raise ActorError("alias is empty")
+        raise ActorError("alias is empty", field="alias")
     owner = session.scalar(select(ActorAlias).where(ActorAlias.key == key))
     if owner is not None:
         if owner.actor_id == actor_id:

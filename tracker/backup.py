@@ -28,7 +28,9 @@ def backup(db: Database, target: Path) -> Path:
     if db.is_sqlite:
         raw = db.engine.raw_connection()  # outside SQLAlchemy's BEGIN: VACUUM refuses to run in a transaction
         try:
-            raw.driver_connection.execute("VACUUM INTO ?", (str(target),))  # type: ignore[union-attr]
+            driver = raw.driver_connection
+            assert driver is not None  # a live connection has its sqlite3 connection
+            driver.execute("VACUUM INTO ?", (str(target),))
         finally:
             raw.close()
         return target

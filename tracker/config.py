@@ -152,7 +152,8 @@ class Config:
         return dataclasses.replace(self, **changes)
 
 
-_SECTIONS = {f.name: f for f in fields(Config) if f.name != "source"}
+#: Each section's name and settings class, from the defaults (``source`` is not a section).
+_SECTIONS: dict[str, type[Any]] = {f.name: type(getattr(Config(), f.name)) for f in fields(Config) if f.name != "source"}
 
 
 def _coerce(value: Any, kind: Any, key: str) -> Any:
@@ -162,20 +163,13 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
             return value
         if isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
             return value.strip().lower() in {"1", "true", "yes", "on"}
-    elif kind is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
+    elif kind in (int, float):
+        # An int is a float too, a float is no int, and TOML's true is neither.
+        if isinstance(value, int | float) and not isinstance(value, bool) and (kind is float or isinstance(value, int)):
+            return kind(value)
         if isinstance(value, str):
             try:
-                return int(value.strip())
-            except ValueError:
-                pass
-    elif kind is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value.strip())
+                return kind(value.strip())
             except ValueError:
                 pass
     elif kind is str:
@@ -207,9 +201,8 @@ def _build_section(cls: type, raw: Mapping[str, Any], section: str) -> Any:
 def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
     """``TRACKER_<SECTION>_<KEY>`` for every known key, e.g. TRACKER_DATABASE_URL, TRACKER_AUTH_PUBLIC_READ."""
     out: dict[str, dict[str, str]] = {}
-    for section, f in _SECTIONS.items():
-        cls = f.default_factory  # type: ignore[misc]
-        for key in (kf.name for kf in fields(cls)):  # type: ignore[arg-type]
+    for section, cls in _SECTIONS.items():
+        for key in (kf.name for kf in fields(cls)):
             name = f"TRACKER_{section}_{key}".upper()
             if name in env:
                 out.setdefault(section, {})[key] = env[name]
@@ -235,11 +228,11 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
     for section, values in _env_overrides(env).items():
         raw.setdefault(section, {}).update(values)
     built: dict[str, Any] = {}
-    for section, f in _SECTIONS.items():
+    for section, cls in _SECTIONS.items():
         table = raw.get(section, {})
         if not isinstance(table, dict):
             raise ConfigError(f"[{section}] must be a table")
-        built[section] = _build_section(f.default_factory, table, section)  # type: ignore[arg-type,misc]
+        built[section] = _build_section(cls, table, section)
     cfg = Config(**built, source=str(chosen) if chosen else "")
     _validate(cfg)
     return cfg

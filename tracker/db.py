@@ -12,6 +12,7 @@ import logging
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,6 @@ log = logging.getLogger(__name__)
 #: :func:`ensure_schema` uses it to skip importing Alembic when the database is current.
 SCHEMA_HEAD = "0004_triage_and_labels"
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _PG_MIGRATION_LOCK = 727_271  # advisory lock id: one process upgrades at a time
 
 
@@ -140,11 +140,17 @@ def current_revision(engine: Engine) -> str | None:
         return None
 
 
+def migrations_dir() -> Path:
+    """The Alembic scripts: the ``tracker.migrations`` package, i.e. the checkout's top-level ``migrations/``
+    folder in an editable install and the copy inside the wheel otherwise."""
+    return Path(str(resources.files("tracker.migrations")))
+
+
 def alembic_config(engine: Engine) -> Any:
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("script_location", str(migrations_dir()))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     return cfg
 

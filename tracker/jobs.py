@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -18,73 +16,21 @@ from sqlalchemy import func, select
 
 from tracker.config import Config
 from tracker.db import Database
+from tracker.embed import Embedder
 from tracker.ingest.drafts import RowError, StatementDraft
+from tracker.ingest.language import detect_languages
+from tracker.ingest.runner import ingest_due
 from tracker.ingest.store import ActorResolver, StoreStats, store_drafts
-from tracker.models import Assignment, JobRun, Narrative, Statement, utcnow
-from tracker.workers import worker_dead, worker_name
+from tracker.models import Assignment, JobRun, Narrative, Source, Statement
+from tracker.runs import job_run
+from tracker.vocabulary import LIVE_STATUSES, TAGGED_STATES
 
 log = logging.getLogger(__name__)
 
-MAX_RECORDED_ERRORS = 1000
-
-
-@dataclass
-class JobHandle:
-    id: int
-    counts: dict[str, Any] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    failed: bool = False
-
-    def error(self, message: str) -> None:
-        if len(self.errors) < MAX_RECORDED_ERRORS:
-            self.errors.append(message)
-        elif len(self.errors) == MAX_RECORDED_ERRORS:
-            self.errors.append("... more errors not recorded")
-
-
-@contextmanager
-def job_run(db: Database, kind: str, source_id: int | None = None) -> Iterator[JobHandle]:
-    """Record a job: a row when it starts, its counts, errors and status when it ends (even on a crash).
-
-    Runs left "running" by a process of this host that has died (``kill -9``) are closed as failed.
-    """
-    with db.transaction() as session:
-        for stale in session.scalars(select(JobRun).where(JobRun.status == "running")):
-            if worker_dead(stale.worker):
-                stale.status, stale.finished_at = "failed", utcnow()
-                stale.errors = [*(stale.errors or []), "the process running this job died"]
-        run = JobRun(kind=kind, status="running", worker=worker_name(), source_id=source_id)
-        session.add(run)
-        session.flush()
-        handle = JobHandle(run.id)
-    try:
-        yield handle
-    except BaseException as exc:
-        handle.failed = True
-        handle.error(f"{type(exc).__name__}: {exc}")
-        raise
-    finally:
-        status = "failed" if handle.failed else ("partial" if handle.errors else "ok")
-        with db.transaction() as session:
-            run = session.get(JobRun, handle.id)
-            if run is not None:
-                run.status, run.finished_at = status, utcnow()
-                run.counts, run.errors = dict(handle.counts), list(handle.errors)
-
-
-def language_detector() -> Callable[[list[str]], list[str | None]] | None:
-    try:
-        from tracker.ingest.language import detect_languages
-    except ImportError:  # pragma: no cover - the module ships with the package
-        return None
-    return detect_languages
-
-
 def store_stream(db: Database, items: Iterator[StatementDraft | RowError], *, batch_size: int = 1000,
-                 source: Any = None, on_batch: Callable[[StoreStats], None] | None = None) -> StoreStats:
+                 source: Source | None = None, on_batch: Callable[[StoreStats], None] | None = None) -> StoreStats:
     """Store drafts in batches, one transaction each."""
     total = StoreStats()
-    detect = language_detector()
     resolver: ActorResolver | None = None
     while True:
         batch = list(islice(items, batch_size))
@@ -94,7 +40,7 @@ def store_stream(db: Database, items: Iterator[StatementDraft | RowError], *, ba
             if resolver is None:
                 resolver = ActorResolver(session)
             resolver.session = session
-            stats = store_drafts(session, batch, source=source, detect=detect, resolver=resolver)
+            stats = store_drafts(session, batch, source=source, detect=detect_languages, resolver=resolver)
         total.add(stats)
         if on_batch is not None:
             on_batch(stats)
@@ -124,7 +70,8 @@ def _stop_at_broken_file(path: Path, items: Any) -> Iterator[StatementDraft | Ro
         yield RowError(str(path), None, f"file unreadable from here on: {exc.reason}")
 
 
-def embed(db: Database, cfg: Config, embedder: Any = None, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+def embed(db: Database, cfg: Config, embedder: Embedder | None = None,
+          progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     from tracker.embed import embed_pending, make_embedder
 
     embedder = embedder or make_embedder(cfg.embedding)
@@ -135,8 +82,6 @@ def embed(db: Database, cfg: Config, embedder: Any = None, progress: Callable[[i
 
 
 def has_narratives(db: Database) -> bool:
-    from tracker.narratives.registry import LIVE_STATUSES
-
     with db.reader() as session:
         return bool(session.scalar(select(func.count(Narrative.id)).where(Narrative.status.in_(LIVE_STATUSES))))
 
@@ -176,7 +121,7 @@ def cluster(db: Database, cfg: Config, model: str, *, full: bool = False) -> dic
 def refresh_tagged(db: Database, cfg: Config, model: str) -> int:
     """Recompute the centroids of narratives researchers tagged since the last clustering run, so
     their confirmations and rejections steer the assignment that follows."""
-    from tracker.narratives.registry import refresh_narratives
+    from tracker.narratives.refresh import refresh_narratives
 
     with db.reader() as session:
         since = session.scalar(select(JobRun.started_at).where(JobRun.kind == "cluster", JobRun.status == "ok")
@@ -184,7 +129,7 @@ def refresh_tagged(db: Database, cfg: Config, model: str) -> int:
         # Researchers' tags are confirmed or rejected rows; the state filter lets the state index
         # skip the million automatic ones (a full scan took 1.2 s at 1M statements).
         query = select(Assignment.narrative_id).distinct().where(
-            Assignment.state.in_(("confirmed", "rejected")), Assignment.method == "manual")
+            Assignment.state.in_(TAGGED_STATES), Assignment.method == "manual")
         if since is not None:
             query = query.where(Assignment.updated_at >= since)
         tagged = set(session.scalars(query))
@@ -220,7 +165,7 @@ def _cluster_locked(db: Database, cfg: Config, model: str, *, full: bool) -> dic
     return job.counts
 
 
-def run_pipeline(db: Database, cfg: Config, *, embedder: Any = None, full: bool = False,
+def run_pipeline(db: Database, cfg: Config, *, embedder: Embedder | None = None, full: bool = False,
                  progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Ingest due sources (when any exist), embed new statements, assign or discover narratives."""
     from tracker.embed import make_embedder
@@ -228,7 +173,7 @@ def run_pipeline(db: Database, cfg: Config, *, embedder: Any = None, full: bool 
     embedder = embedder or make_embedder(cfg.embedding)
     with job_run(db, "run") as job:
         result: dict[str, Any] = {}
-        ingest = _ingest_due(db, cfg)
+        ingest = ingest_due(db, cfg)
         if ingest is not None:
             result["ingest"] = ingest
         result["embed"] = embed(db, cfg, embedder, progress=progress)
@@ -238,24 +183,17 @@ def run_pipeline(db: Database, cfg: Config, *, embedder: Any = None, full: bool 
     return result
 
 
-def _ingest_due(db: Database, cfg: Config) -> dict[str, Any] | None:
-    from tracker.ingest.sources import ingest_due
-
-    return ingest_due(db, cfg)
-
-
-def schedule_loop(db: Database, cfg: Config, *, embedder: Any = None, poll_seconds: float = 30.0,
+def schedule_loop(db: Database, cfg: Config, *, embedder: Embedder | None = None, poll_seconds: float = 30.0,
                   once: bool = False, stop: Callable[[], bool] | None = None,
                   sleep: Callable[[float], None] | None = None) -> list[dict[str, Any]]:
     """Run due sources, then embed and assign what they brought, until stopped (or once).
 
     Several schedulers, on one machine or many, can run against one database: each source is
-    claimed by one of them at a time (see ``tracker.ingest.sources.claim_next``).
+    claimed by one of them at a time (see ``tracker.ingest.leases.claim_next``).
     """
     import time
 
     from tracker.embed import make_embedder
-    from tracker.ingest.sources import ingest_due
 
     embedder = embedder or make_embedder(cfg.embedding)
     sleep = sleep or time.sleep

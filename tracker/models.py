@@ -7,7 +7,7 @@ Alembic's batch mode on SQLite can find them, and are mirrored by the migrations
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -21,6 +21,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -28,6 +29,18 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from tracker.vocabulary import (
+    ACTOR_KINDS,
+    ASSIGNMENT_METHODS,
+    ASSIGNMENT_STATES,
+    CURRENT_STATES,
+    NARRATIVE_ORIGINS,
+    NARRATIVE_STATUSES,
+    ROLES,
+    SOURCE_KINDS,
+    TRIAGE_STATES,
+)
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -37,19 +50,6 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-ACTOR_KINDS = ("official", "state_media", "proxy", "other")
-SOURCE_KINDS = ("rss", "html", "transcript", "telegram", "file", "manual")
-NARRATIVE_STATUSES = ("emerging", "active", "dormant", "archived", "merged", "retired")
-LIVE_STATUSES = ("emerging", "active", "dormant")  # narratives that still take statements
-NARRATIVE_ORIGINS = ("discovered", "seeded")
-# A researcher's verdict on a narrative, apart from its lifecycle ``status``: discovered ones start as
-# candidates; tracked ones are followed; "not_narrative" marks routine news, sport, weather...
-TRIAGE_STATES = ("candidate", "tracked", "not_narrative")
-ASSIGNMENT_STATES = ("assigned", "suggested", "confirmed", "rejected")
-ASSIGNMENT_METHODS = ("discovery", "auto", "suggest", "manual", "seed")
-CURRENT_STATES = ("assigned", "confirmed")  # states that make a narrative the statement's own
-OPEN_STATES = (*CURRENT_STATES, "suggested")  # a statement in any of these is not waiting for assignment
-ROLES = ("viewer", "researcher", "admin")
 
 
 def utcnow() -> datetime:
@@ -83,6 +83,10 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+    if TYPE_CHECKING:
+        # Every model here is a plain table, so its ``__table__`` is a ``Table`` (SQLAlchemy types it as
+        # any ``FromClause``); the bulk paths run Core ``insert``/``update`` on it.
+        __table__: ClassVar[Table]
 
 
 class Actor(Base):
@@ -271,8 +275,8 @@ class Assignment(Base):
             "uq_assignments_current",
             "statement_id",
             unique=True,
-            sqlite_where=text("state IN ('assigned', 'confirmed')"),
-            postgresql_where=text("state IN ('assigned', 'confirmed')"),
+            sqlite_where=text(_in("state", CURRENT_STATES)),
+            postgresql_where=text(_in("state", CURRENT_STATES)),
         ),
         Index("ix_assignments_narrative_state", "narrative_id", "state"),
         Index("ix_assignments_state_score", "state", "score"),
@@ -310,11 +314,13 @@ class NarrativeEvent(Base):
 
 
 class User(Base):
+    """Someone who signs in to the dashboard or calls the API; ``role`` says what they may do."""
+
     __tablename__ = "users"
     __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)  # what they sign in with
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str | None] = mapped_column(Text)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)

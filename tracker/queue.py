@@ -5,7 +5,7 @@ Statements with suggested assignments come first, the one whose best suggestion 
 placed yet. A statement with a current narrative, or one a researcher already rejected everywhere
 it was suggested, has left the queue. Each item carries up to nine numbered candidate narratives:
 its suggestions by score, then the nearest live narratives by centroid cosine, never one it was
-rejected from. Read-only: decisions go through :func:`tracker.narratives.assign.tag_statement`.
+rejected from. Read-only: decisions go through :func:`tracker.narratives.tags.tag_statement`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from tracker.config import NarrativesConfig
-from tracker.models import CURRENT_STATES, Actor, Assignment, Narrative, Statement
+from tracker.models import Actor, Assignment, Narrative, Statement
 from tracker.narratives.assign import load_centroids
-from tracker.narratives.registry import LIVE_STATUSES
 from tracker.narratives.vectors import load_vectors
+from tracker.vocabulary import CURRENT_STATES, LIVE_STATUSES, TAGGED_STATES
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def queue_counts(session: Session, cfg: NarrativesConfig) -> dict[str, int]:
     suggested = session.scalar(select(func.count()).select_from(_suggested_query(cfg).subquery())) or 0
     unassigned = session.scalar(select(func.count()).select_from(_unassigned_query().subquery())) or 0
     done = session.scalar(select(func.count(func.distinct(Assignment.statement_id))).where(
-        Assignment.method == "manual", Assignment.state.in_(("confirmed", "rejected")))) or 0
+        Assignment.method == "manual", Assignment.state.in_(TAGGED_STATES))) or 0
     return {"remaining": int(suggested) + int(unassigned), "suggested": int(suggested),
             "unassigned": int(unassigned), "done": int(done)}
 

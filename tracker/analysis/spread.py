@@ -142,94 +142,108 @@ def detect_bursts(
     if window_days < 1 or baseline_days < window_days:
         raise ValueError("need window_days >= 1 and baseline_days >= window_days")
     now_utc = to_utc(now) if now is not None else datetime.now(UTC)
-    moments = sorted(to_utc(d) for d in dates if d is not None)
-    future = len(moments)
-    moments = [m for m in moments if m <= now_utc]
-    if future != len(moments):
-        logger.warning(
-            "detect_bursts: %d statement(s) dated after now=%s ignored", future - len(moments), now_utc
-        )
+    moments = _up_to(dates, now_utc)
     if not moments:
         return BurstReport(frozenset(), ())
-
     flags: set[str] = set()
-    periods: list[BurstPeriod] = []
-
-    # Waves separated by dormant gaps -> resurgence.
-    dormant = timedelta(days=dormant_days)
-    waves: list[list[datetime]] = [[moments[0]]]
-    gaps: list[timedelta] = [timedelta(0)]
-    for prev, cur in zip(moments, moments[1:], strict=False):
-        if cur - prev >= dormant:
-            waves.append([])
-            gaps.append(cur - prev)
-        waves[-1].append(cur)
-    for k in range(1, len(waves)):
-        if len(waves[k]) >= min_wave:
-            periods.append(
-                BurstPeriod(
-                    "resurgent",
-                    waves[k][0],
-                    waves[k][-1],
-                    len(waves[k]),
-                    0.0,
-                    gaps[k].total_seconds() / 86400,
-                )
-            )
-    if now_utc - moments[-1] >= dormant:
+    waves = _waves(moments, timedelta(days=dormant_days))
+    periods = [w.period() for w in waves[1:] if len(w.moments) >= min_wave]
+    if now_utc - moments[-1] >= timedelta(days=dormant_days):
         flags.add("dormant")
-    elif len(waves) > 1 and len(waves[-1]) >= min_wave:
+    elif len(waves) > 1 and len(waves[-1].moments) >= min_wave:
         flags.add("resurgent")
-
-    # Daily counts from the first statement's UTC day to now's.
-    origin = moments[0].date()
-    day_idx = np.fromiter(((m.date() - origin).days for m in moments), dtype=np.int64, count=len(moments))
-    last_day = (now_utc.date() - origin).days
-    counts = np.bincount(day_idx, minlength=last_day + 1)
-    cs = np.concatenate(([0], np.cumsum(counts)))
-    w, b = window_days, baseline_days
-    ends = np.arange(last_day + 1)  # window = days (e - w, e]
-    win_lo = np.maximum(ends + 1 - w, 0)
-    recent = cs[ends + 1] - cs[win_lo]
-    # The baseline never reaches back across a dormant gap: after a resurgence the narrative is
-    # judged against the new wave only, as a new narrative would be.
-    wave_start_days = np.array([(wave[0].date() - origin).days for wave in waves], dtype=np.int64)
-    current_wave = wave_start_days[np.searchsorted(wave_start_days, win_lo, side="right") - 1]
-    base_lo = np.maximum(win_lo - b, current_wave)
-    base_count = cs[win_lo] - cs[base_lo]
-    base_days = win_lo - base_lo
-    with np.errstate(divide="ignore", invalid="ignore"):
-        expected = np.where(base_days > 0, base_count * w / np.maximum(base_days, 1), 0.0)
-    surge = (base_days >= w) & (base_count > 0) & (recent >= min_count) & (recent >= surge_ratio * expected)
-
-    # Surging window ends whose windows overlap (closer than window_days) form one period.
-    idx = np.flatnonzero(surge)
-    if idx.size:
-        breaks = np.flatnonzero(np.diff(idx) >= w)
-        run_starts = np.concatenate(([idx[0]], idx[breaks + 1]))
-        run_ends = np.concatenate((idx[breaks], [idx[-1]]))
-        for e0, e1 in zip(run_starts.tolist(), run_ends.tolist(), strict=True):
-            lo_day, hi_day = int(win_lo[e0]), e1
-            inside = np.flatnonzero((day_idx >= lo_day) & (day_idx <= hi_day))
-            rate = float(expected[e0]) / w
-            periods.append(
-                BurstPeriod(
-                    "surging",
-                    moments[int(inside[0])],
-                    moments[int(inside[-1])],
-                    int(inside.size),
-                    rate * (hi_day - lo_day + 1),
-                )
-            )
-        if surge[last_day]:
-            flags.add("surging")
-
+    days = _DailyWindows(moments, waves, now_utc, window_days, baseline_days)
+    surges = days.surging(surge_ratio, min_count)
+    periods += days.surge_periods(surges)
+    if surges.size and surges[-1] == days.last_day:
+        flags.add("surging")
     # Emerging: young, big enough, and not shrinking.
-    if now_utc - moments[0] <= timedelta(days=emerging_days) and len(moments) >= min_count:
-        prev_window = int(cs[win_lo[last_day]] - cs[max(int(win_lo[last_day]) - w, 0)])
-        if int(recent[last_day]) >= prev_window:
-            flags.add("emerging")
-            periods.append(BurstPeriod("emerging", moments[0], moments[-1], len(moments), 0.0))
-
+    if now_utc - moments[0] <= timedelta(days=emerging_days) and len(moments) >= min_count and days.not_shrinking():
+        flags.add("emerging")
+        periods.append(BurstPeriod("emerging", moments[0], moments[-1], len(moments), 0.0))
     periods.sort(key=lambda p: (p.start, p.kind))
     return BurstReport(frozenset(flags), tuple(periods))
+
+
+def _up_to(dates: Iterable[datetime | None], now: datetime) -> list[datetime]:
+    """The dated moments up to ``now``, sorted, in UTC; later ones are left out (and logged)."""
+    moments = sorted(to_utc(d) for d in dates if d is not None)
+    kept = [m for m in moments if m <= now]
+    if len(kept) != len(moments):
+        logger.warning("detect_bursts: %d statement(s) dated after now=%s ignored", len(moments) - len(kept), now)
+    return kept
+
+
+@dataclass(frozen=True, slots=True)
+class _Wave:
+    """A stretch of activity and the silence before it (zero for the first)."""
+
+    moments: list[datetime]
+    gap: timedelta
+
+    def period(self) -> BurstPeriod:
+        return BurstPeriod("resurgent", self.moments[0], self.moments[-1], len(self.moments), 0.0,
+                           self.gap.total_seconds() / 86400)
+
+
+def _waves(moments: list[datetime], dormant: timedelta) -> list[_Wave]:
+    """Activity split at every silence of at least ``dormant``: each wave after the first is a resurgence."""
+    waves = [_Wave([moments[0]], timedelta(0))]
+    for prev, cur in zip(moments, moments[1:], strict=False):
+        if cur - prev >= dormant:
+            waves.append(_Wave([], cur - prev))
+        waves[-1].moments.append(cur)
+    return waves
+
+
+class _DailyWindows:
+    """Daily counts from the first statement's UTC day to now's, and for each day ``e`` the window
+    (e - window_days, e] and the baseline before it, which never reaches back across a dormant gap:
+    after a resurgence the narrative is judged against the new wave only, as a new narrative would be."""
+
+    def __init__(self, moments: list[datetime], waves: list[_Wave], now: datetime, window_days: int,
+                 baseline_days: int) -> None:
+        self.moments, self.w = moments, window_days
+        origin = moments[0].date()
+        self.day_idx = np.fromiter(((m.date() - origin).days for m in moments), dtype=np.int64, count=len(moments))
+        self.last_day = (now.date() - origin).days
+        counts = np.bincount(self.day_idx, minlength=self.last_day + 1)
+        self.cs = np.concatenate(([0], np.cumsum(counts)))
+        ends = np.arange(self.last_day + 1)
+        self.win_lo = np.maximum(ends + 1 - window_days, 0)
+        self.recent = self.cs[ends + 1] - self.cs[self.win_lo]
+        wave_start_days = np.array([(wave.moments[0].date() - origin).days for wave in waves], dtype=np.int64)
+        current_wave = wave_start_days[np.searchsorted(wave_start_days, self.win_lo, side="right") - 1]
+        base_lo = np.maximum(self.win_lo - baseline_days, current_wave)
+        self.base_count = self.cs[self.win_lo] - self.cs[base_lo]
+        self.base_days = self.win_lo - base_lo
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.expected = np.where(self.base_days > 0, self.base_count * window_days / np.maximum(self.base_days, 1),
+                                     0.0)
+
+    def surging(self, surge_ratio: float, min_count: int) -> np.ndarray:
+        """The days whose window holds at least ``min_count`` statements and ``surge_ratio`` times the baseline."""
+        surge = ((self.base_days >= self.w) & (self.base_count > 0) & (self.recent >= min_count)
+                 & (self.recent >= surge_ratio * self.expected))
+        return np.flatnonzero(surge)
+
+    def surge_periods(self, idx: np.ndarray) -> list[BurstPeriod]:
+        """Surging window ends whose windows overlap (closer than window_days) form one period."""
+        if not idx.size:
+            return []
+        breaks = np.flatnonzero(np.diff(idx) >= self.w)
+        run_starts = np.concatenate(([idx[0]], idx[breaks + 1]))
+        run_ends = np.concatenate((idx[breaks], [idx[-1]]))
+        periods = []
+        for e0, e1 in zip(run_starts.tolist(), run_ends.tolist(), strict=True):
+            lo_day, hi_day = int(self.win_lo[e0]), e1
+            inside = np.flatnonzero((self.day_idx >= lo_day) & (self.day_idx <= hi_day))
+            rate = float(self.expected[e0]) / self.w
+            periods.append(BurstPeriod("surging", self.moments[int(inside[0])], self.moments[int(inside[-1])],
+                                       int(inside.size), rate * (hi_day - lo_day + 1)))
+        return periods
+
+    def not_shrinking(self) -> bool:
+        """The latest window holds no fewer statements than the one before it."""
+        lo = int(self.win_lo[self.last_day])
+        return int(self.recent[self.last_day]) >= int(self.cs[lo] - self.cs[max(lo - self.w, 0)])

@@ -33,10 +33,11 @@ import numpy as np
 from tracker.analysis.actors import AliasRules, clean_name
 from tracker.analysis.spread import bucket_label, detect_bursts, iso, to_utc
 from tracker.analysis.syndication import find_copies
+from tracker.vocabulary import ACTOR_KINDS
 
 logger = logging.getLogger(__name__)
 
-KIND_RANK = {"official": 0, "state_media": 1, "proxy": 2, "other": 3}
+KIND_RANK = {kind: rank for rank, kind in enumerate(ACTOR_KINDS)}  # official first, then state media, ...
 _UNKNOWN_RANK = 4
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -96,7 +97,7 @@ def _resolve_actors(events: Sequence[TimelineEvent], rules: AliasRules) -> list[
         actors[key] = _Actor(
             key=key,
             name=name,
-            actor_id=key[1] if key[0] == "id" else None,  # type: ignore[arg-type]
+            actor_id=key[1] if key[0] == "id" and isinstance(key[1], int) else None,
             country=_consensus(events[i].country for i in idx),
             kind=_consensus(events[i].kind for i in idx),
         )
@@ -187,6 +188,23 @@ def _country_flows_from_arrays(edges: EdgeArrays, countries: Sequence[str | None
     return sorted(flows, key=lambda f: (-f["weight"], f["from_country"], f["to_country"]))
 
 
+@dataclass(frozen=True, slots=True)
+class _Ordered:
+    """A narrative's events in timeline order, with their grouped actors and microsecond times."""
+
+    events: list[TimelineEvent]
+    actor_of: dict[int, _Actor | None]  # statement_id -> actor
+    micros: dict[int, int]  # statement_id -> time, for dated events
+
+    def kind_of(self, ev: TimelineEvent) -> str | None:
+        actor = self.actor_of[ev.statement_id]
+        return ev.kind or (actor.kind if actor else None)
+
+    @property
+    def dated(self) -> list[TimelineEvent]:
+        return [ev for ev in self.events if ev.published_at is not None]
+
+
 def build_timeline(
     narrative: Mapping[str, Any],
     events: Sequence[TimelineEvent],
@@ -212,6 +230,33 @@ def build_timeline(
     Copies already marked in ``syndicated_from`` are kept; others are found when
     ``detect_syndication`` is on.
     """
+    _check(narrative, events, window)
+    ordered = _order(events, aliases if aliases is not None else AliasRules())
+    copy_of = _copies(ordered.events, syndication_threshold if detect_syndication else None)
+    docs = [_event_doc(ev, ordered, copy_of) for ev in ordered.events]
+    dated = ordered.dated
+    first_mover = docs[0] if dated else None
+    rows, index = _actor_rows(ordered, copy_of)
+    edges, flows = _amplification(ordered, rows, index, copy_of, window)
+    report = detect_bursts((ev.published_at for ev in dated), now=now, **dict(burst_options or {}))
+    return {
+        "narrative": dict(narrative),
+        "first_mover": first_mover,
+        "events": docs,
+        "actors": rows,
+        "edges": edges,
+        "flows": flows,
+        "bursts": [p.to_dict() for p in report.periods],
+        "flags": sorted(report.flags),
+        "counts": _counts(docs, bucket),
+        "syndication": _syndication_summary(
+            docs, first_mover, syndication_threshold if detect_syndication else None
+        ),
+        "window_seconds": window.total_seconds(),
+    }
+
+
+def _check(narrative: Mapping[str, Any], events: Sequence[TimelineEvent], window: timedelta) -> None:
     if window <= timedelta(0):
         raise ValueError(f"window must be positive, got {window}")
     seen_ids: set[int] = set()
@@ -221,58 +266,60 @@ def build_timeline(
                 f"statement_id {ev.statement_id} appears twice in narrative {narrative.get('id')!r}"
             )
         seen_ids.add(ev.statement_id)
-    rules = aliases if aliases is not None else AliasRules()
 
+
+def _order(events: Sequence[TimelineEvent], rules: AliasRules) -> _Ordered:
+    """Events in timeline order (module docstring), each with its grouped actor."""
     # Stable pre-order (time, id) so actor consensus ties go to the earliest spelling.
     us = {e.statement_id: _micros(e.published_at) for e in events if e.published_at is not None}
     pre = sorted(events, key=lambda e: (e.published_at is None, us.get(e.statement_id, 0), e.statement_id))
-    actor_of = dict(zip((e.statement_id for e in pre), _resolve_actors(pre, rules), strict=True))
-
-    def kind_of(ev: TimelineEvent) -> str | None:
-        actor = actor_of[ev.statement_id]
-        return ev.kind or (actor.kind if actor else None)
+    resolved = _Ordered(pre, dict(zip((e.statement_id for e in pre), _resolve_actors(pre, rules), strict=True)), us)
 
     def order(ev: TimelineEvent) -> tuple[int, int, int, int]:
         if ev.published_at is None:
             return (1, 0, 0, ev.statement_id)
-        return (0, us[ev.statement_id], KIND_RANK.get(kind_of(ev) or "", _UNKNOWN_RANK), ev.statement_id)
+        return (0, us[ev.statement_id], KIND_RANK.get(resolved.kind_of(ev) or "", _UNKNOWN_RANK), ev.statement_id)
 
-    ordered = sorted(pre, key=order)
+    return _Ordered(sorted(pre, key=order), resolved.actor_of, us)
 
-    # Syndication: given marks win; detection runs over the rest in timeline order.
+
+def _copies(ordered: list[TimelineEvent], threshold: float | None) -> dict[int, int]:
+    """statement_id -> the original it copies: given marks win; detection (unless ``threshold`` is None)
+    runs over the rest in timeline order."""
     copy_of: dict[int, int] = {
         e.statement_id: e.syndicated_from for e in ordered if e.syndicated_from is not None
     }
-    if detect_syndication:
-        found = find_copies([e.text for e in ordered], threshold=syndication_threshold)
+    if threshold is not None:
+        found = find_copies([e.text for e in ordered], threshold=threshold)
         for ev, src in zip(ordered, found, strict=True):
             if src is not None and ev.statement_id not in copy_of:
                 copy_of[ev.statement_id] = ordered[src].statement_id
+    return copy_of
 
-    docs: list[dict[str, Any]] = []
-    for ev in ordered:
-        actor = actor_of[ev.statement_id]
-        docs.append(
-            {
-                "statement_id": ev.statement_id,
-                "external_id": ev.external_id,
-                "published_at": iso(ev.published_at),
-                "actor": actor.name if actor else None,
-                "outlet": ev.outlet,
-                "country": ev.country or (actor.country if actor else None),
-                "text": ev.text,
-                "kind": kind_of(ev),
-                "syndicated_from": copy_of.get(ev.statement_id),
-            }
-        )
-    dated = [ev for ev in ordered if ev.published_at is not None]
-    first_mover = docs[0] if dated else None
-    t0 = to_utc(dated[0].published_at) if dated else None  # type: ignore[arg-type]
 
-    # Actors, by first appearance.
+def _event_doc(ev: TimelineEvent, ordered: _Ordered, copy_of: Mapping[int, int]) -> dict[str, Any]:
+    actor = ordered.actor_of[ev.statement_id]
+    return {
+        "statement_id": ev.statement_id,
+        "external_id": ev.external_id,
+        "published_at": iso(ev.published_at),
+        "actor": actor.name if actor else None,
+        "outlet": ev.outlet,
+        "country": ev.country or (actor.country if actor else None),
+        "text": ev.text,
+        "kind": ordered.kind_of(ev),
+        "syndicated_from": copy_of.get(ev.statement_id),
+    }
+
+
+def _actor_rows(ordered: _Ordered, copy_of: Mapping[int, int]
+                ) -> tuple[list[dict[str, Any]], dict[tuple[str, object], int]]:
+    """The actors by first appearance, with their lag behind the first mover; and each actor's row index."""
+    dated = ordered.dated
+    t0 = to_utc(dated[0].published_at) if dated and dated[0].published_at else None
     stats: dict[tuple[str, object], dict[str, Any]] = {}
-    for ev in ordered:
-        actor = actor_of[ev.statement_id]
+    for ev in ordered.events:
+        actor = ordered.actor_of[ev.statement_id]
         if actor is None:
             continue
         row = stats.get(actor.key)
@@ -290,58 +337,40 @@ def build_timeline(
             }
         row["statements"] += 1
         row["syndicated"] += ev.statement_id in copy_of
+    return list(stats.values()), {key: i for i, key in enumerate(stats)}
 
-    # Amplification graph over dated events with a known actor.
-    index = {key: i for i, key in enumerate(stats)}
-    actor_list = [actor_of[ev.statement_id] for ev in dated]
-    graph_events = [(ev, a) for ev, a in zip(dated, actor_list, strict=True) if a is not None]
-    times = np.fromiter((us[ev.statement_id] for ev, _ in graph_events), np.int64, len(graph_events))
-    idx = np.fromiter((index[a.key] for _, a in graph_events), np.int64, len(graph_events))
-    copies = np.fromiter((ev.statement_id in copy_of for ev, _ in graph_events), bool, len(graph_events))
-    rows = list(stats.values())
+
+def _amplification(ordered: _Ordered, rows: list[dict[str, Any]], index: Mapping[tuple[str, object], int],
+                   copy_of: Mapping[int, int], window: timedelta) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The actor edges (heaviest first) and the country flows, over dated events with a known actor."""
+    graph_events = [(ev, a) for ev in ordered.dated if (a := ordered.actor_of[ev.statement_id]) is not None]
+    n = len(graph_events)
+    times = np.fromiter((ordered.micros[ev.statement_id] for ev, _ in graph_events), np.int64, n)
+    idx = np.fromiter((index[a.key] for _, a in graph_events), np.int64, n)
+    copies = np.fromiter((ev.statement_id in copy_of for ev, _ in graph_events), bool, n)
     graph = amplification_edges(times, idx, copies, window)
-    # Heaviest first; ties by first time, then actors in order of appearance.
+    return _edge_docs(graph, rows), _country_flows_from_arrays(graph, [r["country"] for r in rows])
+
+
+def _edge_docs(graph: EdgeArrays, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Edges as JSON, heaviest first; ties by first time, then actors in order of appearance."""
     rank = np.lexsort((graph.target, graph.source, graph.first_at, -graph.weight))
     iso_cache: dict[int, str | None] = {}
     edges = []
-    for a, b, weight, indep, t in zip(
-        *(
-            col[rank].tolist()
-            for col in (graph.source, graph.target, graph.weight, graph.independent, graph.first_at)
-        ),
-        strict=True,
-    ):
+    columns = (graph.source, graph.target, graph.weight, graph.independent, graph.first_at)
+    for a, b, weight, indep, t in zip(*(col[rank].tolist() for col in columns), strict=True):
         if t not in iso_cache:
             iso_cache[t] = iso(_EPOCH + t * _US)
-        edges.append(
-            {
-                "from": rows[a]["actor"],
-                "to": rows[b]["actor"],
-                "from_country": rows[a]["country"],
-                "to_country": rows[b]["country"],
-                "weight": weight,
-                "independent": indep,
-                "first_at": iso_cache[t],
-            }
-        )
-    flows = _country_flows_from_arrays(graph, [r["country"] for r in rows])
-
-    report = detect_bursts((ev.published_at for ev in dated), now=now, **dict(burst_options or {}))
-    return {
-        "narrative": dict(narrative),
-        "first_mover": first_mover,
-        "events": docs,
-        "actors": rows,
-        "edges": edges,
-        "flows": flows,
-        "bursts": [p.to_dict() for p in report.periods],
-        "flags": sorted(report.flags),
-        "counts": _counts(docs, bucket),
-        "syndication": _syndication_summary(
-            docs, first_mover, syndication_threshold if detect_syndication else None
-        ),
-        "window_seconds": window.total_seconds(),
-    }
+        edges.append({
+            "from": rows[a]["actor"],
+            "to": rows[b]["actor"],
+            "from_country": rows[a]["country"],
+            "to_country": rows[b]["country"],
+            "weight": weight,
+            "independent": indep,
+            "first_at": iso_cache[t],
+        })
+    return edges
 
 
 DEFAULT_EDGE_LIMIT = 500

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
-from tracker.cli.group import AppContext, echo_json, main, pass_app
+from tracker.cli.group import AppContext, echo_json, main, pass_app, refusals_as_errors
 
 
 @main.group()
@@ -21,15 +19,13 @@ def actors() -> None:
 @pass_app
 def actors_list(app: AppContext, outlets: bool) -> None:
     """List speakers (or outlets) with their kind, country and other spellings."""
-    from sqlalchemy import select
+    from tracker.service import actors as service
 
-    from tracker.models import Actor
-
-    with app.db.reader() as session:
-        for a in session.scalars(select(Actor).where(Actor.is_outlet.is_(outlets)).order_by(Actor.name)):
-            others = sorted(x.alias for x in a.aliases if x.alias != a.name)
-            aka = f"  (also: {', '.join(others)})" if others else ""
-            click.echo(f"{a.id:>5} {a.kind:<12} {a.country or '--':<3} {a.name}{aka}")
+    with app.ws.reader() as session:
+        rows = service.list_actors(session, outlet=outlets, limit=None)
+    for a in rows:
+        aka = f"  (also: {', '.join(a['aliases'])})" if a["aliases"] else ""
+        click.echo(f"{a['id']:>5} {a['kind']:<12} {a['country'] or '--':<3} {a['name']}{aka}")
 
 
 @actors.command("suggest")
@@ -37,10 +33,10 @@ def actors_list(app: AppContext, outlets: bool) -> None:
 @pass_app
 def actors_suggest(app: AppContext, limit: int) -> None:
     """Pairs of actors that are probably one person or outlet under two spellings."""
-    from tracker.actors import suggestions
+    from tracker.service import actors as service
 
-    with app.db.reader() as session:
-        echo_json(suggestions(session, limit=limit))
+    with app.ws.reader() as session:
+        echo_json(service.suggestions(session, limit=limit))
 
 
 @actors.command("merge")
@@ -49,9 +45,9 @@ def actors_suggest(app: AppContext, limit: int) -> None:
 @pass_app
 def actors_merge(app: AppContext, keep_id: int, merge_id: int) -> None:
     """Fold actor MERGE_ID into KEEP_ID (statements, sources and spellings move over)."""
-    from tracker.actors import merge_actors
+    from tracker.service import actors as service
 
-    _change_actor(app, lambda session: merge_actors(session, keep_id, merge_id))
+    echo_json(refusals_as_errors(lambda: service.merge(app.ws, None, keep_id, merge_id)))
 
 
 @actors.command("alias")
@@ -60,20 +56,9 @@ def actors_merge(app: AppContext, keep_id: int, merge_id: int) -> None:
 @pass_app
 def actors_alias(app: AppContext, actor_id: int, alias: str) -> None:
     """Add another spelling of an actor (an actor already known by it is merged in)."""
-    from tracker.actors import add_alias
+    from tracker.service import actors as service
 
-    _change_actor(app, lambda session: add_alias(session, actor_id, alias))
-
-
-def _change_actor(app: AppContext, change: Callable[[Any], Any]) -> None:
-    """Run one actor change in a transaction and print the actor it leaves; refusals become CLI errors."""
-    from tracker.actors import ActorError, actor_view
-
-    try:
-        with app.db.transaction() as session:
-            echo_json(actor_view(session, change(session)))
-    except ActorError as exc:
-        raise click.ClickException(str(exc)) from exc
+    echo_json(refusals_as_errors(lambda: service.add_alias(app.ws, None, actor_id, alias)))
 
 
 @actors.command("load-rules")
@@ -81,18 +66,6 @@ def _change_actor(app: AppContext, change: Callable[[Any], Any]) -> None:
 @pass_app
 def actors_load_rules(app: AppContext, file: Path) -> None:
     """Apply alias rules from a TOML file: an [aliases] table of canonical name = [spellings]."""
-    import tomllib
+    from tracker.service import actors as service
 
-    from tracker.actors import ActorError, apply_alias_rules
-
-    try:
-        rules = tomllib.loads(file.read_text(encoding="utf-8")).get("aliases", {})
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"{file}: not valid TOML: {exc}") from exc
-    if not isinstance(rules, dict) or not all(isinstance(v, list) for v in rules.values()):
-        raise click.ClickException(f"{file}: [aliases] must map a canonical name to a list of spellings")
-    try:
-        with app.db.transaction() as session:
-            echo_json(apply_alias_rules(session, rules))
-    except ActorError as exc:
-        raise click.ClickException(str(exc)) from exc
+    echo_json(refusals_as_errors(lambda: service.apply_alias_file(app.ws, None, file)))

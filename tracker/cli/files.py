@@ -3,12 +3,11 @@ statements or narratives."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from tracker.cli.group import AppContext, main, pass_app
+from tracker.cli.group import AppContext, main, output, pass_app, refusals_as_errors
 
 
 @main.command("import")
@@ -28,53 +27,31 @@ def import_(app: AppContext, file: Path | None, fmt: str | None, preset: str | N
     country, language, url, title. Bad rows are reported with their line number; the rest import.
     Importing the same file again adds nothing.
     """
-    from tracker.ingest.files import FileFormatError
-    from tracker.jobs import import_file
+    from tracker.service import pipeline
 
-    if sample:
-        from tracker.sample import corpus_path
-
-        file = corpus_path()
-    if file is None:
+    if file is None and not sample:
         raise click.UsageError("give a FILE or --sample")
-    try:
-        stats, job_id = import_file(app.db, app.config, file, fmt=fmt, preset=preset, batch_size=batch_size)
-    except FileFormatError as exc:
-        raise click.ClickException(str(exc)) from exc
+    path, stats, job_id = refusals_as_errors(lambda: pipeline.import_statements(
+        app.ws, file, sample=sample, fmt=fmt, preset=preset, batch_size=batch_size))
     for err in stats.errors[:50]:
         click.echo(f"error: {err}", err=True)
     if len(stats.errors) > 50:
         click.echo(f"error: ... and {len(stats.errors) - 50} more (see `tracker jobs --id {job_id}`)", err=True)
-    click.echo(f"{file}: {stats.inserted} new, {stats.updated} updated, {stats.unchanged} unchanged, "
+    click.echo(f"{path}: {stats.inserted} new, {stats.updated} updated, {stats.unchanged} unchanged, "
                f"{len(stats.errors)} bad rows")
 
 
 @main.command()
 @click.argument("what", type=click.Choice(["statements", "narratives"]))
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "json"]), default="csv", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+@click.option("-o", "--output", "target", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (default: stdout).")
 @pass_app
-def export(app: AppContext, what: str, fmt: str, output: Path | None) -> None:
+def export(app: AppContext, what: str, fmt: str, target: Path | None) -> None:
     """Export statements (one row each, with their narrative) or narratives."""
-    from tracker import export as ex
+    from tracker.service import exports
 
-    if what == "statements" and fmt == "json":
-        fmt = "jsonl"
-    if what == "narratives" and fmt == "jsonl":
-        fmt = "json"
-    out = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
-    try:
-        with app.db.reader() as session:
-            rows = ex.statement_rows(session) if what == "statements" else ex.narrative_rows(session)
-            columns = ex.STATEMENT_COLUMNS if what == "statements" else ex.NARRATIVE_COLUMNS
-            if fmt == "csv":
-                count = ex.write_csv(rows, columns, out)
-            elif fmt == "jsonl":
-                count = ex.write_jsonl(rows, out)
-            else:
-                count = ex.write_json(rows, out)
-    finally:
-        if output:
-            out.close()
-    if output:
-        click.echo(f"wrote {count} {what} to {output}", err=True)
+    with output(target) as out:
+        count = exports.export_table(app.ws, what, fmt, out)
+    if target:
+        click.echo(f"wrote {count} {what} to {target}", err=True)

@@ -1,45 +1,48 @@
-"""The `tracker` click group and what its commands share: the app context made once per run, JSON
-output and masked database URLs."""
+"""The `tracker` click group and what its commands share: the workspace opened once per run, JSON
+output, and refusals turned into errors a user can act on."""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from tracker import __version__
 from tracker.config import Config, ConfigError, load_config
+from tracker.errors import Refused
 
 if TYPE_CHECKING:
-    from tracker.db import Database
+    from tracker.service import Workspace
+
+T = TypeVar("T")
 
 
 @dataclass
 class AppContext:
-    """Created once in the group and handed to every command."""
+    """Created once in the group and handed to every command; the workspace opens on first use."""
 
     config: Config
-    _db: Any = field(default=None, repr=False)
+    _ws: Workspace | None = field(default=None, repr=False)
 
     @property
-    def db(self) -> Database:
-        if self._db is None:
-            from tracker.db import Database, ensure_schema
+    def ws(self) -> Workspace:
+        if self._ws is None:
+            from tracker.service import Workspace
 
-            self._db = Database(self.config.database_url, busy_timeout_ms=self.config.database.busy_timeout_ms,
-                                echo=self.config.database.echo)
             try:
-                ensure_schema(self._db)
+                self._ws = Workspace.open(self.config)
             except Exception as exc:  # noqa: BLE001 - any connection/migration failure is a user-facing error
                 raise click.ClickException(f"cannot open database {self.config.database_url}: {exc}") from exc
-        return self._db
+        return self._ws
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.dispose()
+        if self._ws is not None:
+            self._ws.close()
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -49,10 +52,24 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
-def _masked(url: str) -> str:
-    from tracker.config import mask_url
+def refusals_as_errors(call: Callable[[], T]) -> T:
+    """Run a use case; a refusal becomes a ``click.ClickException`` with its message."""
+    try:
+        return call()
+    except Refused as exc:
+        raise click.ClickException(str(exc)) from exc
 
-    return mask_url(url)
+
+@contextmanager
+def output(path: Any) -> Iterator[Any]:
+    """The file to write (opened for text, no newline translation), or stdout."""
+    import sys
+
+    if path is None:
+        yield sys.stdout
+        return
+    with path.open("w", encoding="utf-8", newline="") as out:
+        yield out
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

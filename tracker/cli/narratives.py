@@ -4,12 +4,11 @@ first, who followed, how fast)."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
-from tracker.cli.group import AppContext, echo_json, main, pass_app
+from tracker.cli.group import AppContext, echo_json, main, output, pass_app, refusals_as_errors
 
 
 @main.group()
@@ -21,17 +20,13 @@ def narratives() -> None:
 @click.option("--all", "show_all", is_flag=True, help="Include merged, retired and archived narratives.")
 @pass_app
 def narratives_list(app: AppContext, show_all: bool) -> None:
-    """List narratives: id, status, size and label, largest first."""
-    from sqlalchemy import select
+    """List narratives: id, status, size and label, most recently active first (as the dashboard and API)."""
+    from tracker.service import narratives as service
 
-    from tracker.models import LIVE_STATUSES, Narrative
-
-    with app.db.reader() as session:
-        query = select(Narrative).order_by(Narrative.size.desc(), Narrative.id)
-        if not show_all:
-            query = query.where(Narrative.status.in_(LIVE_STATUSES))
-        for n in session.scalars(query):
-            click.echo(f"{n.id:>5} {n.status:<9} {n.size:>6}  {n.label}")
+    with app.ws.reader() as session:
+        rows = service.list_narratives(session, every_status=show_all, limit=None)
+    for n in rows:
+        click.echo(f"{n['id']:>5} {n['status']:<9} {n['size']:>6}  {n['label']}")
 
 
 @narratives.command("add")
@@ -44,18 +39,13 @@ def narratives_list(app: AppContext, show_all: bool) -> None:
 def narratives_add(app: AppContext, label: str, description: str | None, examples: tuple[str, ...],
                    examples_file: Path | None) -> None:
     """Define a seeded narrative from a label, a description and example statements."""
-    from tracker.embed import make_embedder
-    from tracker.narratives.assign import TagError, add_seeded_narrative
+    from tracker.service import narratives as service
 
     texts = list(examples)
     if examples_file:
         texts += [line for line in examples_file.read_text(encoding="utf-8").splitlines() if line.strip()]
-    try:
-        nid, report = add_seeded_narrative(app.db, app.config.narratives, make_embedder(app.config.embedding),
-                                           label, description, texts)
-    except TagError as exc:
-        raise click.ClickException(str(exc)) from exc
-    echo_json({"narrative_id": nid, **report.as_dict()})
+    seeded = refusals_as_errors(lambda: service.seed(app.ws, None, label, description, texts))
+    echo_json({"narrative_id": seeded.narrative_id, **seeded.report.as_dict()})
 
 
 def _edge_limit(value: str) -> str:
@@ -68,29 +58,23 @@ def _edge_limit(value: str) -> str:
 @click.argument("narrative_id", type=int)
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True,
               help="json: the whole timeline document (as the API returns it); csv: its events.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+@click.option("-o", "--output", "target", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (default: stdout).")
 @click.option("--edges", default="500", show_default=True, callback=lambda _c, _p, v: _edge_limit(v),
               help="Heaviest actor edges to include, or 'all' (edges_total counts them all); as the API's ?edges=.")
 @pass_app
-def timeline(app: AppContext, narrative_id: int, fmt: str, output: Path | None, edges: str) -> None:
+def timeline(app: AppContext, narrative_id: int, fmt: str, target: Path | None, edges: str) -> None:
     """Who said a narrative first, who followed, how fast and across which countries."""
-    from tracker import export as ex
-    from tracker.analysis.load import narrative_timeline
-    from tracker.analysis.timeline import limit_edges
+    from tracker.service import exports
+    from tracker.service import narratives as service
 
-    with app.db.reader() as session:
-        doc = narrative_timeline(session, narrative_id, app.config)
+    with app.ws.reader() as session:
+        doc = service.timeline(session, app.config, narrative_id)
     if doc is None:
         raise click.ClickException(f"no narrative with id {narrative_id}")
-    doc = limit_edges(doc, None if edges == "all" else int(edges))
-    out = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
-    try:
+    doc = service.limit_edges(doc, None if edges == "all" else int(edges))
+    with output(target) as out:
         if fmt == "json":
             out.write(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n")
         else:
-            columns = ("statement_id", "external_id", "published_at", "actor", "outlet", "country", "kind",
-                       "syndicated_from", "text")
-            ex.write_csv(iter(doc["events"]), columns, out)
-    finally:
-        if output:
-            out.close()
+            exports.timeline_csv(doc, out)

@@ -13,9 +13,9 @@ from tracker.cli.group import AppContext, echo_json, main, pass_app
 @pass_app
 def embed(app: AppContext) -> None:
     """Embed statements that have no vector for the configured model yet."""
-    from tracker import jobs
+    from tracker.service import pipeline
 
-    echo_json(jobs.embed(app.db, app.config))
+    echo_json(pipeline.embed(app.ws))
 
 
 @main.command()
@@ -23,9 +23,9 @@ def embed(app: AppContext) -> None:
 @pass_app
 def cluster(app: AppContext, full: bool) -> None:
     """Assign new statements to narratives (or discover narratives with --full / on first use)."""
-    from tracker import jobs
+    from tracker.service import pipeline
 
-    echo_json(jobs.cluster(app.db, app.config, app.config.embedding.model, full=full))
+    echo_json(pipeline.cluster(app.ws, full=full))
 
 
 @main.command()
@@ -33,9 +33,9 @@ def cluster(app: AppContext, full: bool) -> None:
 @pass_app
 def run(app: AppContext, full: bool) -> None:
     """Ingest due sources, embed new statements and assign them to narratives, in one job."""
-    from tracker import jobs
+    from tracker.service import pipeline
 
-    echo_json(jobs.run_pipeline(app.db, app.config, full=full))
+    echo_json(pipeline.run(app.ws, full=full))
 
 
 @main.command()
@@ -44,15 +44,10 @@ def run(app: AppContext, full: bool) -> None:
 @pass_app
 def jobs(app: AppContext, limit: int, job_id: int | None) -> None:
     """List recent job runs (started, finished, status, counts, errors)."""
-    from sqlalchemy import select
+    from tracker.service import pipeline
 
-    from tracker.models import JobRun
-
-    with app.db.reader() as session:
-        query = select(JobRun).order_by(JobRun.id.desc()).limit(limit)
-        if job_id is not None:
-            query = select(JobRun).where(JobRun.id == job_id)
-        runs = list(session.scalars(query))
+    with app.ws.reader() as session:
+        runs = pipeline.job_runs(session, limit=limit, job_id=job_id)
     if job_id is not None and not runs:
         raise click.ClickException(f"no job run with id {job_id}")
     for r in runs:

@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from tracker.cli.group import AppContext, echo_json, main, pass_app
+from tracker.cli.group import AppContext, echo_json, main, pass_app, refusals_as_errors
+from tracker.vocabulary import FILE_SOURCE_KINDS, NETWORK_SOURCE_KINDS
 
 
 @main.group()
@@ -16,7 +17,7 @@ def sources() -> None:
 
 @sources.command("add")
 @click.argument("url")
-@click.option("--kind", required=True, type=click.Choice(["rss", "html", "transcript", "telegram", "file"]),
+@click.option("--kind", required=True, type=click.Choice([*NETWORK_SOURCE_KINDS, *FILE_SOURCE_KINDS]),
               help="rss: RSS/Atom feed; html: an article page; transcript: a press-briefing page; "
                    "telegram/file: a local export or CSV/JSONL path.")
 @click.option("--name", help="Unique name (default: host and path of the URL).")
@@ -29,48 +30,35 @@ def sources() -> None:
 def sources_add(app: AppContext, url: str, kind: str, name: str | None, actor: str | None, outlet: str | None,
                 country: str | None, every: str | None, full_text: bool) -> None:
     """Register a source (a feed, page, briefing transcript or local export) to fetch on a schedule."""
-    from tracker.ingest.sources import SourceError, add_source, source_view
+    from tracker.service import sources as service
 
-    try:
-        with app.db.transaction() as session:
-            source = add_source(session, app.config, url, kind, name=name, actor=actor, outlet=outlet,
-                                country=country, every=every, fetch_full_text=full_text)
-            view = source_view(source)
-    except SourceError as exc:
-        raise click.ClickException(str(exc)) from exc
-    echo_json(view)
+    echo_json(refusals_as_errors(lambda: service.add(
+        app.ws, None, url, kind, name=name, actor=actor, outlet=outlet, country=country, every=every,
+        fetch_full_text=full_text)))
 
 
 @sources.command("list")
 @pass_app
 def sources_list(app: AppContext) -> None:
     """List sources with their schedule, last fetch and last error."""
-    from sqlalchemy import select
+    from datetime import datetime
 
-    from tracker.models import Source
+    from tracker.service import sources as service
 
-    with app.db.reader() as session:
-        for s in session.scalars(select(Source).order_by(Source.name)):
-            state = "on " if s.enabled else "off"
-            last = f"{s.last_fetched_at:%Y-%m-%d %H:%M}" if s.last_fetched_at else "never"
-            err = f"  error: {s.last_error}" if s.last_status == "failed" and s.last_error else ""
-            click.echo(f"{s.id:>4} {state} {s.kind:<10} every {s.every_seconds // 60:>5}m  last {last}  "
-                       f"{s.name}  {s.url}{err}")
+    with app.ws.reader() as session:
+        rows = service.list_sources(session)
+    for s in rows:
+        state = "on " if s["enabled"] else "off"
+        last = f"{datetime.fromisoformat(s['last_fetched_at']):%Y-%m-%d %H:%M}" if s["last_fetched_at"] else "never"
+        err = f"  error: {s['last_error']}" if s["last_status"] == "failed" and s["last_error"] else ""
+        click.echo(f"{s['id']:>4} {state} {s['kind']:<10} every {s['every_seconds'] // 60:>5}m  last {last}  "
+                   f"{s['name']}  {s['url']}{err}")
 
 
 def _set_enabled(app: AppContext, name: str, enabled: bool) -> None:
-    from sqlalchemy import select
+    from tracker.service import sources as service
 
-    from tracker import audit
-    from tracker.models import Source
-
-    with app.db.transaction() as session:
-        source = session.scalar(select(Source).where(Source.name == name))
-        if source is None:
-            raise click.ClickException(f"no source called {name!r}")
-        audit.record(session, None, "source.enable" if enabled else "source.pause", "source", source.id,
-                     {"enabled": source.enabled}, {"enabled": enabled})
-        source.enabled = enabled
+    refusals_as_errors(lambda: service.set_enabled(app.ws, None, name, enabled))
     click.echo(f"{name}: {'enabled' if enabled else 'paused'}")
 
 
@@ -96,12 +84,9 @@ def sources_resume(app: AppContext, name: str) -> None:
 @pass_app
 def ingest(app: AppContext, name: str | None, due: bool) -> None:
     """Fetch sources once and store what they bring (embedding and clustering are `tracker run`'s job)."""
-    from tracker.ingest.sources import SourceError, ingest_due
+    from tracker.service import sources as service
 
-    try:
-        result = ingest_due(app.db, app.config, name=name, due_only=due or name is None)
-    except SourceError as exc:
-        raise click.ClickException(str(exc)) from exc
+    result = refusals_as_errors(lambda: service.fetch_now(app.ws, name=name, due_only=due or name is None))
     echo_json(result or {"sources": 0, "note": "no sources; add one with `tracker sources add`"})
 
 
@@ -113,7 +98,7 @@ def schedule(app: AppContext, poll: float, once: bool) -> None:
     """Run forever: fetch due sources, then embed and assign their new statements."""
     import signal
 
-    from tracker.jobs import schedule_loop
+    from tracker.service import pipeline
 
     stopping = {"now": False}
 
@@ -122,6 +107,6 @@ def schedule(app: AppContext, poll: float, once: bool) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    rounds = schedule_loop(app.db, app.config, poll_seconds=poll, once=once, stop=lambda: stopping["now"])
+    rounds = pipeline.schedule(app.ws, poll_seconds=poll, once=once, stop=lambda: stopping["now"])
     if once:
         echo_json(rounds[-1])

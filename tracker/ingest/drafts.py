@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-ACTOR_KINDS = ("official", "state_media", "proxy", "other")
-
 
 @dataclass(frozen=True, slots=True)
 class StatementDraft:
@@ -22,7 +20,7 @@ class StatementDraft:
     external_id: str | None = None
     published_at: datetime | None = None  # timezone-aware (UTC) when known
     actor: str | None = None  # the speaker (a person or a ministry)
-    actor_kind: str | None = None  # one of ACTOR_KINDS, or None when unknown
+    actor_kind: str | None = None  # one of models.ACTOR_KINDS, or None when unknown
     outlet: str | None = None  # where it was published (TASS, Global Times, MFA site...)
     country: str | None = None  # country of the speaker / outlet
     language: str | None = None  # ISO 639-1 code; detected later when missing

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from lingua import LanguageDetector
+    from lingua import Language, LanguageDetector
 
 logger = logging.getLogger(__name__)
 
@@ -69,10 +69,18 @@ def _prepare(text: str) -> tuple[str | None, str | None]:
     return None, cleaned
 
 
-def _code(language: object) -> str | None:
+def declared_language(value: object) -> str | None:
+    """The ISO 639-1 code a page declares (``lang="en-GB"`` -> "en"), or None when it declares none we can read."""
+    if not value or not isinstance(value, str):
+        return None
+    code = value.strip().lower().replace("_", "-").split("-")[0]
+    return code if len(code) == 2 and code.isalpha() else None
+
+
+def _code(language: Language | None) -> str | None:
     if language is None:
         return None
-    return language.iso_code_639_1.name.lower()  # type: ignore[attr-defined]
+    return str(language.iso_code_639_1.name).lower()
 
 
 def detect_language(text: str, languages: Sequence[str] = DEFAULT_LANGUAGES) -> str | None:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from tracker.ingest.charset import decode_body
 from tracker.ingest.drafts import RowError, StatementDraft
+from tracker.ingest.language import declared_language
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def parse_page(html: bytes | str, url: str, outlet: str | None = None, actor: st
         outlet=outlet or getattr(doc, "sitename", None) or getattr(doc, "author", None)
         or (urlsplit(url).hostname or None),
         country=country,
-        language=_language(getattr(doc, "language", None)) or meta.get("language"),
+        language=declared_language(getattr(doc, "language", None)) or meta.get("language"),
         url=url,
         title=getattr(doc, "title", None) or None,
         origin=url,
@@ -79,7 +80,7 @@ def _page_meta(markup: str) -> dict[str, Any]:
                                              parser=lxml.html.HTMLParser(encoding="utf-8", no_network=True))
     except (etree.LxmlError, ValueError):
         return found
-    lang = _language(root.get("lang"))
+    lang = declared_language(root.get("lang"))
     if lang:
         found["language"] = lang
     candidates: list[str] = []
@@ -120,11 +121,3 @@ def _day(value: Any) -> datetime | None:
         return datetime.strptime(value[:10], "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
         return None
-
-
-def _language(value: Any) -> str | None:
-    if not value or not isinstance(value, str):
-        return None
-    code = value.strip().lower().replace("_", "-").split("-")[0]
-    return code if len(code) == 2 and code.isalpha() else None
-

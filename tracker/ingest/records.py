@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from tracker.ingest.drafts import ACTOR_KINDS, RowError, StatementDraft
+from tracker.ingest.drafts import RowError, StatementDraft
+from tracker.vocabulary import ACTOR_KINDS
 
 # Same as the csv module's default field limit, applied to every field of every format.
 MAX_FIELD_CHARS = 131_072

@@ -19,8 +19,9 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from tracker.ingest.drafts import ACTOR_KINDS, RowError, StatementDraft
+from tracker.ingest.drafts import RowError, StatementDraft
 from tracker.models import Actor, ActorAlias, Source, Statement, utcnow
+from tracker.vocabulary import ACTOR_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -101,17 +102,17 @@ class ActorResolver:
         keys = list(todo)
         columns = (Actor.id, Actor.kind, Actor.country, Actor.is_outlet)
         for start in range(0, len(keys), 900):
-            for key, *known in self.session.execute(
+            for key, actor_id, kind, country, is_outlet in self.session.execute(
                     select(ActorAlias.key, *columns).join(Actor, Actor.id == ActorAlias.actor_id)
                     .where(ActorAlias.key.in_(keys[start : start + 900])).order_by(ActorAlias.id)):
-                self._cache.setdefault(key, tuple(known))  # type: ignore[arg-type]
+                self._cache.setdefault(key, (actor_id, kind, country, is_outlet))
         by_name = {todo[k]: k for k in keys if k not in self._cache}  # actors made elsewhere, without an alias row
         names_left = list(by_name)
         for start in range(0, len(names_left), 900):
-            for name, *known in self.session.execute(
+            for name, actor_id, kind, country, is_outlet in self.session.execute(
                     select(Actor.name, *columns).where(Actor.name.in_(names_left[start : start + 900]))
                     .order_by(Actor.id)):
-                self._cache.setdefault(by_name[name], tuple(known))  # type: ignore[arg-type]
+                self._cache.setdefault(by_name[name], (actor_id, kind, country, is_outlet))
         self._absent.update(k for k in keys if k not in self._cache)
 
     def create_missing(self, mentions: Iterable[tuple[str | None, str | None, str | None, bool]]) -> None:
@@ -121,11 +122,11 @@ class ActorResolver:
         the 7,299 EUvsDisinfo cases), and one insert pair per actor was a fifth of its time. The first
         mention of a name decides its facts; later mentions only fill gaps (``resolve``).
         """
-        mentions = [m for m in mentions if m[0] and m[0].strip()]
-        self.prefetch(m[0] for m in mentions)
+        named = [(raw, kind, country, is_outlet) for raw, kind, country, is_outlet in mentions if raw and raw.strip()]
+        self.prefetch(m[0] for m in named)
         new: dict[str, dict[str, Any]] = {}
-        for raw, kind, country, is_outlet in mentions:
-            name = clean_text(raw)[:300]  # type: ignore[arg-type]
+        for raw, kind, country, is_outlet in named:
+            name = clean_text(raw)[:300]
             key = actor_key(name) or name
             if key not in self._cache and key not in new:
                 new[key] = {"name": name, "kind": kind if kind in ACTOR_KINDS else "other",
@@ -161,8 +162,8 @@ class ActorResolver:
         if learns_kind or learns_country or learns_outlet:  # fill in what earlier mentions did not know
             actor = self.session.get(Actor, actor_id)
             if actor is not None:
-                if learns_kind:
-                    actor.kind = kind  # type: ignore[assignment]
+                if learns_kind and kind is not None:
+                    actor.kind = kind
                 if learns_country:
                     actor.country = country
                 if learns_outlet:
@@ -191,9 +192,10 @@ def _scope(outlet_id: int | None, source: Source | None) -> str:
 
 def _validate(draft: StatementDraft) -> tuple[str | None, RowError | None]:
     path, line = _where(draft.origin)
-    if not isinstance(draft.text, str):
+    given: object = draft.text  # parsers are typed, but a file's value may still be a number or a list
+    if not isinstance(given, str):
         return None, RowError(path, line, "text is not a string", "text")
-    text = clean_text(draft.text)
+    text = clean_text(given)
     if not text:
         return None, RowError(path, line, "text is empty", "text")
     if len(text) > MAX_TEXT_CHARS:
@@ -221,7 +223,25 @@ def store_drafts(
 ) -> StoreStats:
     """Upsert one batch of drafts in the caller's transaction; row errors are collected, not raised."""
     stats = StoreStats()
+    rows = _valid_rows(items, stats)
+    if not rows:
+        return stats
     resolver = resolver or ActorResolver(session)
+    places = [_place(draft, source) for draft, _ in rows]
+    resolver.create_missing(
+        mention for (draft, _), (country, outlet_kind) in zip(rows, places, strict=True)
+        for mention in ((draft.outlet, outlet_kind, country, True), (draft.actor, draft.actor_kind, country, False)))
+    languages = _languages(rows, detect)
+    prepared: dict[str, dict[str, Any]] = {}
+    for (draft, text), language, place in zip(rows, languages, places, strict=True):
+        values = _values(draft, text, language, place, source, resolver)
+        prepared[values["external_key"]] = values
+    _upsert(session, prepared, stats)
+    return stats
+
+
+def _valid_rows(items: Iterable[StatementDraft | RowError], stats: StoreStats) -> list[tuple[StatementDraft, str]]:
+    """The drafts that can be stored, each with its cleaned text; the others become row errors."""
     rows: list[tuple[StatementDraft, str]] = []
     for item in items:
         if isinstance(item, RowError):
@@ -233,52 +253,57 @@ def store_drafts(
             continue
         assert text is not None
         rows.append((item, text))
-    if not rows:
-        return stats
+    return rows
 
-    places = [_place(draft, source) for draft, _ in rows]
-    resolver.create_missing(
-        mention for (draft, _), (country, outlet_kind) in zip(rows, places, strict=True)
-        for mention in ((draft.outlet, outlet_kind, country, True), (draft.actor, draft.actor_kind, country, False)))
+
+def _languages(rows: list[tuple[StatementDraft, str]], detect: LanguageDetector | None) -> list[str | None]:
+    """Each draft's language as given, else as detected from its text (in one batch)."""
     languages = [d.language.strip().lower() if d.language else None for d, _ in rows]
     missing = [i for i, lang in enumerate(languages) if not lang]
     if missing and detect is not None:
         found = detect([rows[i][1] for i in missing])
         for i, lang in zip(missing, found, strict=True):
             languages[i] = lang
+    return languages
 
-    default_outlet = source.outlet_id if source is not None else None
-    default_speaker = source.actor_id if source is not None else None
-    prepared: dict[str, dict[str, Any]] = {}
-    for (draft, text), language, (country, outlet_kind) in zip(rows, languages, places, strict=True):
-        outlet_id = resolver.resolve(draft.outlet, kind=outlet_kind, country=country, is_outlet=True) or default_outlet
-        speaker_id = resolver.resolve(draft.actor, kind=draft.actor_kind, country=country) or default_speaker
-        chash = content_hash(text)
-        scope = _scope(outlet_id, source)
-        ext = draft.external_id.strip()[:500] if draft.external_id else None
-        key = f"x:{scope}:{ext}" if ext else f"h:{scope}:{chash}"
-        provenance: dict[str, Any] = {"origin": draft.origin}
-        if draft.extra:
-            provenance["extra"] = _jsonable(draft.extra)
-        prepared[key] = {
-            "external_key": key[:600],
-            "external_id": ext,
-            "text": text,
-            "text_hash": text_hash(text),
-            "content_hash": chash,
-            "title": clean_text(draft.title) if draft.title else None,
-            "context": clean_text(draft.context) if draft.context else None,
-            "language": language[:12] if language else None,
-            "published_at": draft.published_at,
-            "url": draft.url,
-            "country": country,
-            "speaker_id": speaker_id,
-            "outlet_id": outlet_id,
-            "source_id": source.id if source is not None else None,
-            "origin": draft.origin or None,
-            "provenance": provenance,
-        }
 
+def _values(draft: StatementDraft, text: str, language: str | None, place: tuple[str | None, str | None],
+            source: Source | None, resolver: ActorResolver) -> dict[str, Any]:
+    """The statement row a draft becomes; ``external_key`` is its identity (module docstring)."""
+    country, outlet_kind = place
+    outlet_id = resolver.resolve(draft.outlet, kind=outlet_kind, country=country, is_outlet=True) or (
+        source.outlet_id if source is not None else None)
+    speaker_id = resolver.resolve(draft.actor, kind=draft.actor_kind, country=country) or (
+        source.actor_id if source is not None else None)
+    chash = content_hash(text)
+    scope = _scope(outlet_id, source)
+    ext = draft.external_id.strip()[:500] if draft.external_id else None
+    key = f"x:{scope}:{ext}" if ext else f"h:{scope}:{chash}"
+    provenance: dict[str, Any] = {"origin": draft.origin}
+    if draft.extra:
+        provenance["extra"] = _jsonable(draft.extra)
+    return {
+        "external_key": key[:600],
+        "external_id": ext,
+        "text": text,
+        "text_hash": text_hash(text),
+        "content_hash": chash,
+        "title": clean_text(draft.title) if draft.title else None,
+        "context": clean_text(draft.context) if draft.context else None,
+        "language": language[:12] if language else None,
+        "published_at": draft.published_at,
+        "url": draft.url,
+        "country": country,
+        "speaker_id": speaker_id,
+        "outlet_id": outlet_id,
+        "source_id": source.id if source is not None else None,
+        "origin": draft.origin or None,
+        "provenance": provenance,
+    }
+
+
+def _upsert(session: Session, prepared: dict[str, dict[str, Any]], stats: StoreStats) -> None:
+    """Insert the new statements in one statement; update the changed ones, keeping their revision history."""
     existing = {
         s.external_key: s
         for s in session.scalars(select(Statement).where(Statement.external_key.in_(list(prepared))))
@@ -307,7 +332,6 @@ def store_drafts(
     if new_rows:  # one multi-row INSERT: the ORM's unit of work is slow for thousands of rows
         session.execute(insert(Statement), new_rows)
     session.flush()
-    return stats
 
 
 _COMPARED = ("text", "title", "context", "published_at", "url", "language", "speaker_id", "outlet_id", "country")

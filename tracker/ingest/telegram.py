@@ -112,11 +112,17 @@ class _Stream:
             return False  # deep nesting or NaN/Infinity: more data would not help
         return exc.msg.startswith("Unterminated string") or exc.pos >= len(self.buf) - 12
 
+    def opens_empty(self, start: str, end: str) -> bool:
+        """Consume a container's opening bracket; True when it is empty (the closing one is consumed too)."""
+        self.expect(start)
+        if self.peek() == end:
+            self.pos += 1
+            return True
+        return False
+
     def array(self) -> Iterator[tuple[int, Any]]:
         """Yield (line, element) for each element of the array that starts here."""
-        self.expect("[")
-        if self.peek() == "]":
-            self.pos += 1
+        if self.opens_empty("[", "]"):
             return
         while True:
             self.peek()
@@ -132,9 +138,7 @@ _MESSAGES = object()
 def _top_level(stream: _Stream) -> Iterator[tuple[str, Any]]:
     """Yield (key, value) for the top-level object; for "messages" the value is _MESSAGES and the
     caller must consume ``stream.array()`` before asking for the next key."""
-    stream.expect("{")
-    if stream.peek() == "}":
-        stream.pos += 1
+    if stream.opens_empty("{", "}"):
         return
     while True:
         stream.peek()

@@ -18,6 +18,7 @@ from typing import Any
 
 from tracker.ingest.charset import decode_body
 from tracker.ingest.drafts import RowError, StatementDraft
+from tracker.ingest.language import declared_language
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def parse_transcript(html: bytes | str, url: str, default_speaker: str | None = 
     title_speaker = speaker_from_title(page_title)
     speaker = title_speaker or default_speaker
     published = find_date(page_title) or find_date(_head_text(root))
-    language = _language(root.get("lang"))
+    language = declared_language(root.get("lang"))
     site = outlet or _meta(root, "og:site_name")
     for element in list(root.iter(*_DROP)):
         if element.getparent() is not None:
@@ -350,10 +351,3 @@ def _label_speaker(label: str | None, speaker: str | None) -> str | None:
     if label and label.casefold() not in ANSWER_LABELS:
         return " ".join(label.split())
     return speaker
-
-
-def _language(value: Any) -> str | None:
-    if not value or not isinstance(value, str):
-        return None
-    code = value.strip().lower().replace("_", "-").split("-")[0]
-    return code if len(code) == 2 and code.isalpha() else None

@@ -1,46 +1,34 @@
-"""Incremental assignment of new statements, seeded narratives, and researchers' tags.
+"""Incremental assignment of new statements, and the narrative sizes that membership changes leave.
 
 A statement's score towards a narrative is its level (narratives.calibration): its mean similarity
 to the narrative's statements, in background standard deviations of the corpus. A new statement
 joins the narrative it scores highest on when that reaches the *auto* level; between *suggest* and
 *auto* it is suggested (the tagging queue shows up to three candidates); below, it waits in the
 unassigned pool that the next full discovery turns into new, *emerging* narratives. A statement a
-researcher rejected for a narrative is never put back there automatically.
+researcher rejected for a narrative is never put back there automatically. Seeded narratives are in
+``seeds.py``, researchers' tags in ``tags.py``.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from tracker import audit
 from tracker.config import NarrativesConfig
 from tracker.db import Database
-from tracker.models import (
-    CURRENT_STATES,
-    OPEN_STATES,
-    Assignment,
-    Narrative,
-    NarrativeEvent,
-    Statement,
-    User,
-    utcnow,
-)
-from tracker.narratives.registry import LIVE_STATUSES, refresh_narratives
+from tracker.models import Assignment, Narrative, Statement, utcnow
 from tracker.narratives.vectors import centroid_from_bytes, current_scale, load_vectors, narrative_mean, unit
+from tracker.vocabulary import CURRENT_STATES, LIVE_STATUSES, OPEN_STATES
 
 MAX_SUGGESTIONS = 3
-
-
-class TagError(ValueError):
-    """A tagging request that cannot be applied (unknown statement or narrative, bad action)."""
 
 
 @dataclass
@@ -190,7 +178,7 @@ def _grow(session: Session, joined: dict[int, list[datetime | None]]) -> None:
     """Sizes and activity dates after statements *joined* narratives (nothing left them).
 
     Adds to what each narrative row holds instead of recounting its members: at 1M statements the
-    recount (``_touch``) read every assignment of 300 narratives, 3.8 s for 10,000 new statements."""
+    recount (``recount``) read every assignment of 300 narratives, 3.8 s for 10,000 new statements."""
     nids = sorted(joined)
     values: list[dict[str, Any]] = []
     for start in range(0, len(nids), 900):
@@ -215,12 +203,12 @@ def _write_activity(session: Session, values: list[dict[str, Any]]) -> None:
         )
 
 
-def _touch(session: Session, touched: dict[int, int]) -> None:
-    """Cheap bookkeeping after assignment: sizes and activity dates (labels wait for discovery).
-
-    One grouped query and one batched update, however many narratives were touched."""
-    nids = sorted(touched)
-    values = {nid: {"nid": nid, "size": 0, "first": None, "last": None} for nid in nids}
+def recount(session: Session, narrative_ids: Iterable[int]) -> None:
+    """Sizes and first/last activity of narratives recounted from their current members, after
+    statements left or joined them by hand (tags, undo, seeds, merges, splits); labels wait for
+    the next refresh. One grouped query and one batched update, however many narratives."""
+    nids = sorted(set(narrative_ids))
+    values: dict[int, dict[str, Any]] = {nid: {"nid": nid, "size": 0, "first": None, "last": None} for nid in nids}
     for start in range(0, len(nids), 900):
         part = nids[start : start + 900]
         for nid, first, last, size in session.execute(
@@ -234,188 +222,4 @@ def _touch(session: Session, touched: dict[int, int]) -> None:
     _write_activity(session, list(values.values()))
 
 
-# ---------------------------------------------------------------- seeded narratives
-
-def add_seeded_narrative(db: Database, cfg: NarrativesConfig, embedder: Any, label: str, description: str | None,
-                         examples: list[str], *, user: User | None = None) -> tuple[int, AssignReport]:
-    """Create a researcher-defined narrative from examples and pull in the statements that match it."""
-    label = label.strip()
-    examples = [e.strip() for e in examples if e and e.strip()]
-    if not label:
-        raise TagError("label is required")
-    if not examples:
-        raise TagError("at least one example statement is required")
-    mean = np.asarray(embedder.embed(examples), dtype=np.float32).mean(axis=0)
-    centroid = unit(mean[None, :])[0]
-    with db.transaction() as session:
-        nar = Narrative(label=label[:300], description=description, origin="seeded", status="active", locked=True,
-                        label_edited=True, centroid=centroid.tobytes(), cohesion=float(np.linalg.norm(mean)),
-                        model=embedder.name, examples=examples)
-        session.add(nar)
-        session.flush()
-        session.add(NarrativeEvent(narrative_id=nar.id, kind="seeded", detail={"examples": len(examples)},
-                                   user_id=user.id if user else None))
-        audit.record(session, user, "narrative.seed", "narrative", nar.id, None,
-                     {"label": nar.label, "description": description, "examples": examples})
-        nid = nar.id
-    report = assign_to_narrative(db, cfg, embedder.name, nid)
-    refresh_narratives(db, cfg, embedder.name, {nid})
-    return nid, report
-
-
-def assign_to_narrative(db: Database, cfg: NarrativesConfig, model: str, nid: int) -> AssignReport:
-    """Score every statement against one narrative: take those above *auto* from weaker automatic homes,
-    suggest those in the band. Confirmed tags and rejections are left alone."""
-    report = AssignReport()
-    started = time.perf_counter()
-    with db.reader() as session:
-        nar = session.get(Narrative, nid)
-        mean = narrative_mean(nar) if nar is not None else None
-        scale = current_scale(session, model, cfg)
-        ids, X = load_vectors(session, model, scale=scale)
-        current = {
-            sid: (n, st, score or 0.0)
-            for sid, n, st, score in session.execute(
-                select(Assignment.statement_id, Assignment.narrative_id, Assignment.state, Assignment.score).where(
-                    Assignment.state.in_(CURRENT_STATES))
-            )
-        }
-        blocked = set(session.scalars(select(Assignment.statement_id).where(
-            Assignment.narrative_id == nid, Assignment.state.in_(("rejected", "suggested", "confirmed")))))
-    if mean is None or len(ids) == 0 or mean.shape[0] != X.shape[1]:
-        return report
-    sims = scale.level(X @ mean)
-    report.candidates = len(ids)
-    now = utcnow()
-    take: list[int] = []
-    suggest: list[dict[str, Any]] = []
-    scores: dict[int, float] = {}
-    for sid, sim in zip(ids.tolist(), sims.tolist(), strict=True):
-        if sid in blocked or sim < cfg.suggest_level:
-            continue
-        prev = current.get(sid)
-        if prev is not None and (prev[1] == "confirmed" or prev[0] == nid):
-            continue
-        if sim >= cfg.auto_level and (prev is None or sim > prev[2]):
-            take.append(sid)
-            scores[sid] = sim
-        elif prev is None:
-            suggest.append({"statement_id": sid, "narrative_id": nid, "state": "suggested", "method": "suggest",
-                            "score": sim, "created_at": now, "updated_at": now})
-    with db.transaction() as session:
-        for start in range(0, len(take), 500):
-            part = take[start : start + 500]
-            session.execute(delete(Assignment).where(Assignment.statement_id.in_(part),
-                                                     Assignment.state.in_(("assigned", "suggested"))))
-        if take:
-            session.execute(Assignment.__table__.insert(), [
-                {"statement_id": s, "narrative_id": nid, "state": "assigned", "method": "seed", "score": scores[s],
-                 "created_at": now, "updated_at": now} for s in take])
-        if suggest:
-            session.execute(Assignment.__table__.insert(), suggest)
-        losers = {current[s][0] for s in take if s in current}
-        _touch(session, {n: 0 for n in losers | {nid}})  # the narratives that lost members shrink too
-    report.assigned, report.suggested = len(take), len(suggest)
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-# ---------------------------------------------------------------- researchers' tags
-
-TAG_ACTIONS = ("confirm", "reject", "reassign", "clear")
-
-
-def snapshot(session: Session, statement_id: int) -> list[dict[str, Any]]:
-    """The statement's assignment rows as plain data (what audit keeps and undo restores)."""
-    rows = session.scalars(select(Assignment).where(Assignment.statement_id == statement_id)
-                           .order_by(Assignment.narrative_id))
-    return [{"narrative_id": a.narrative_id, "state": a.state, "method": a.method, "score": a.score,
-             "user_id": a.user_id} for a in rows]
-
-
-def tag_statement(session: Session, statement_id: int, action: str, narrative_id: int | None = None, *,
-                  user: User | None = None) -> dict[str, Any]:
-    """Apply a researcher's decision in the caller's transaction, with its audit row.
-
-    confirm: the statement belongs to ``narrative_id`` (default: its current or best suggested one);
-    reject: it does not (default: its current one) and never returns there automatically;
-    reassign: it belongs to ``narrative_id`` and not to its current one; clear: forget all decisions.
-    """
-    if action not in TAG_ACTIONS:
-        raise TagError(f"action must be one of {', '.join(TAG_ACTIONS)}")
-    if session.get(Statement, statement_id) is None:
-        raise TagError(f"statement {statement_id} does not exist")
-    before = snapshot(session, statement_id)
-    current = next((r["narrative_id"] for r in before if r["state"] in CURRENT_STATES), None)
-    best_suggestion = max((r for r in before if r["state"] == "suggested"), key=lambda r: r["score"] or 0,
-                          default=None)
-    if action in ("confirm", "reject") and narrative_id is None:
-        narrative_id = current if current is not None else (
-            best_suggestion["narrative_id"] if best_suggestion and action == "confirm" else None)
-    if action != "clear":
-        if narrative_id is None:
-            raise TagError("narrative_id is required: the statement has no current narrative")
-        nar = session.get(Narrative, narrative_id)
-        if nar is None or nar.status not in LIVE_STATUSES:
-            raise TagError(f"narrative {narrative_id} does not exist or is not live")
-    uid = user.id if user else None
-    now = utcnow()
-
-    def put(nid: int, state: str) -> None:
-        row = session.scalar(select(Assignment).where(Assignment.statement_id == statement_id,
-                                                      Assignment.narrative_id == nid))
-        if row is None:
-            session.add(Assignment(statement_id=statement_id, narrative_id=nid, state=state, method="manual",
-                                   score=_score_of(before, nid), user_id=uid))
-        else:
-            row.state, row.method, row.user_id, row.updated_at = state, "manual", uid, now
-        session.flush()
-
-    if action == "clear":
-        session.execute(delete(Assignment).where(Assignment.statement_id == statement_id))
-    elif action == "reject":
-        put(narrative_id, "rejected")  # type: ignore[arg-type]
-    else:
-        if action == "reassign" and current is not None and current != narrative_id:
-            put(current, "rejected")
-        # Only one current row: drop any other (even a confirmed one) before confirming.
-        session.execute(delete(Assignment).where(
-            Assignment.statement_id == statement_id, Assignment.narrative_id != narrative_id,
-            Assignment.state.in_(("assigned", "suggested", "confirmed"))))
-        session.flush()
-        put(narrative_id, "confirmed")  # type: ignore[arg-type]
-        session.execute(update(Narrative).where(Narrative.id == narrative_id).values(locked=True))
-    after = snapshot(session, statement_id)
-    for nid in {r["narrative_id"] for r in before + after}:
-        _touch(session, {nid: 0})
-    event = audit.record(session, user, f"statement.{action}", "statement", statement_id,
-                         {"assignments": before}, {"assignments": after})
-    session.flush()
-    return {"statement_id": statement_id, "action": action, "narrative_id": narrative_id,
-            "assignments": after, "audit_id": event.id}
-
-
-def restore(session: Session, statement_id: int, rows: list[dict[str, Any]], *, user: User | None = None,
-            reason: str = "undo") -> dict[str, Any]:
-    """Put a statement's assignments back to a snapshot (the tagging queue's undo)."""
-    before = snapshot(session, statement_id)
-    session.execute(delete(Assignment).where(Assignment.statement_id == statement_id))
-    session.flush()
-    for r in rows:
-        session.add(Assignment(statement_id=statement_id, narrative_id=r["narrative_id"], state=r["state"],
-                               method=r["method"], score=r.get("score"), user_id=r.get("user_id")))
-    session.flush()
-    for nid in {r["narrative_id"] for r in before + rows}:
-        _touch(session, {nid: 0})
-    event = audit.record(session, user, f"statement.{reason}", "statement", statement_id,
-                         {"assignments": before}, {"assignments": rows})
-    session.flush()
-    return {"statement_id": statement_id, "assignments": snapshot(session, statement_id), "audit_id": event.id}
-
-
-def _score_of(rows: list[dict[str, Any]], nid: int) -> float | None:
-    return next((r["score"] for r in rows if r["narrative_id"] == nid), None)
-
-
-__all__ = ["AssignReport", "TagError", "add_seeded_narrative", "assign_pending", "assign_to_narrative", "decide",
-           "load_centroids", "load_means", "restore", "snapshot", "tag_statement"]
+__all__ = ["AssignReport", "assign_pending", "decide", "has_no_open_assignment", "load_centroids", "recount"]

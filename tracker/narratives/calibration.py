@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 import numpy as np
 from sqlalchemy import select
@@ -46,6 +47,12 @@ class Calibration:
     def similarity(self, level: float) -> float:
         """The mean similarity that stands ``level`` standard deviations above the background."""
         return self.mean + level * self.sd
+
+    @overload
+    def level(self, similarity: float) -> float: ...
+
+    @overload
+    def level(self, similarity: np.ndarray) -> np.ndarray: ...
 
     def level(self, similarity: np.ndarray | float) -> np.ndarray | float:
         """Similarity expressed in background standard deviations above the background mean."""

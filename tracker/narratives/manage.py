@@ -10,23 +10,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from tracker import audit
-from tracker.models import CURRENT_STATES, Assignment, Narrative, NarrativeEvent, Statement, User, utcnow
-from tracker.narratives.registry import LIVE_STATUSES
+from tracker.errors import Refused
+from tracker.models import Assignment, Narrative, NarrativeEvent, User, utcnow
+from tracker.narratives.assign import recount
+from tracker.vocabulary import CURRENT_STATES, EDITABLE_STATUSES, LIVE_STATUSES
 
-EDITABLE_STATUSES = ("emerging", "active", "dormant", "archived")
 
-
-class ManageError(ValueError):
+class ManageError(Refused):
     """An edit that cannot be applied. ``kind``: not_found, invalid or conflict; ``field`` names the input."""
-
-    def __init__(self, message: str, *, kind: str = "invalid", field: str | None = None) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.field = field
 
 
 def _get(session: Session, narrative_id: int, field: str | None = None) -> Narrative:
@@ -47,18 +42,6 @@ def _event(session: Session, nid: int, kind: str, user: User | None, other: int 
            detail: dict[str, Any] | None = None) -> None:
     session.add(NarrativeEvent(narrative_id=nid, kind=kind, other_narrative_id=other, detail=detail or {},
                                user_id=user.id if user else None))
-
-
-def recount(session: Session, narrative_ids: Sequence[int]) -> None:
-    """Size and first/last activity from current assignments (keywords wait for the next refresh)."""
-    for nid in narrative_ids:
-        first, last, size = session.execute(
-            select(func.min(Statement.published_at), func.max(Statement.published_at), func.count(Assignment.id))
-            .join(Statement, Statement.id == Assignment.statement_id)
-            .where(Assignment.narrative_id == nid, Assignment.state.in_(CURRENT_STATES))
-        ).one()
-        session.execute(update(Narrative).where(Narrative.id == nid).values(
-            size=size, first_seen_at=first, last_seen_at=last, updated_at=utcnow()))
 
 
 def update_narrative(session: Session, narrative_id: int, *, label: str | None = None,

@@ -114,7 +114,8 @@ def _load_segmenter(kind: str) -> Callable[[str], list[str]]:
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
-    return jieba.lcut
+    cut: Callable[[str], list[str]] = jieba.lcut
+    return cut
 
 
 def _runs(text: str, language: str | None) -> list[list[tuple[str, str, bool]]]:

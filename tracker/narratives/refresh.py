@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session, aliased
 
 from tracker.config import NarrativesConfig
 from tracker.db import Database
-from tracker.models import LIVE_STATUSES, Actor, Assignment, Narrative, NarrativeEvent, Statement
+from tracker.models import Actor, Assignment, Narrative, NarrativeEvent, Statement
 from tracker.narratives import describe
 from tracker.narratives.vectors import centroid_from_bytes, current_scale, load_vectors, unit
+from tracker.vocabulary import CURRENT_OR_REJECTED, LIVE_STATUSES
 
 LABEL_KEEP = 10  # an automatic label stays while its statement is among this many nearest the centroid
 CONTEXT_PER_NARRATIVE = 3  # statements of each other narrative that phrase weights are measured against
@@ -85,7 +86,7 @@ def _groups(session: Session, nids: list[int]) -> dict[int, dict[str, list[int]]
         for nid, sid, st in session.execute(
             select(Assignment.narrative_id, Assignment.statement_id, Assignment.state).where(
                 Assignment.narrative_id.in_(nids[start : start + 900]),
-                Assignment.state.in_(("assigned", "confirmed", "rejected")),
+                Assignment.state.in_(CURRENT_OR_REJECTED),
             )
         ):
             out[nid][st].append(sid)

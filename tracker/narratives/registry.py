@@ -25,8 +25,9 @@ from tracker.config import NarrativesConfig
 from tracker.db import Database
 from tracker.models import Assignment, Narrative, NarrativeEvent, utcnow
 from tracker.narratives.calibration import Calibration, calibrate, save_scale
-from tracker.narratives.refresh import LIVE_STATUSES, refresh_narratives
+from tracker.narratives.refresh import refresh_narratives
 from tracker.narratives.vectors import current_scale, load_vectors, load_vectors_and_languages, narrative_mean
+from tracker.vocabulary import CURRENT_OR_REJECTED, LIVE_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,9 @@ COLLECT_FROM = 100_000  # statements from which full discovery runs a full garba
 
 @dataclass
 class DiscoveryReport:
+    """What a full discovery did: clusters found, narratives kept, created, split, merged and retired,
+    statements placed, and how many kept their narrative (``stability``)."""
+
     statements: int = 0
     clusters: int = 0
     kept: int = 0
@@ -112,7 +116,7 @@ def _read_state(session: Session, model: str, cfg: NarrativesConfig, scale: Cali
     rejected: set[tuple[int, int]] = set()
     for sid, nid, state in session.execute(
         select(Assignment.statement_id, Assignment.narrative_id, Assignment.state).where(
-            Assignment.state.in_(("assigned", "confirmed", "rejected"))
+            Assignment.state.in_(CURRENT_OR_REJECTED)
         )
     ):
         if state == "rejected":
@@ -485,5 +489,4 @@ def discover_pool(db: Database, cfg: NarrativesConfig, model: str, pool_ids: lis
     return len(created)
 
 
-__all__ = ["LIVE_STATUSES", "STICKY_MARGIN", "DiscoveryReport", "discover_pool", "make_estimator", "neutralise",
-           "refresh_narratives", "run_discovery"]
+__all__ = ["STICKY_MARGIN", "DiscoveryReport", "discover_pool", "make_estimator", "neutralise", "run_discovery"]

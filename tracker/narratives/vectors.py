@@ -106,7 +106,8 @@ def unit(matrix: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (zero rows stay zero)."""
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (matrix / norms).astype(np.float32)
+    scaled: np.ndarray = (matrix / norms).astype(np.float32)
+    return scaled
 
 
 def centroid_to_bytes(vector: np.ndarray) -> bytes:
@@ -126,7 +127,8 @@ def narrative_mean(nar: Narrative) -> np.ndarray | None:
     vec = centroid_from_bytes(nar.centroid)
     if vec is None:
         return None
-    return unit(vec[None, :])[0] * np.float32(nar.cohesion if nar.cohesion else 1.0)
+    mean: np.ndarray = unit(vec[None, :])[0] * np.float32(nar.cohesion if nar.cohesion else 1.0)
+    return mean
 
 
 def current_scale(session: Session, model: str, cfg: NarrativesConfig) -> Calibration:

@@ -4,51 +4,31 @@ Nothing here writes; every function takes a session and returns JSON-ready data.
 subject; callers import from the package (``from tracker import queries``).
 """
 
-from tracker.queries.actors import (
-    actor_dates,
-    actor_detail,
-    actor_list,
-    actor_narratives,
-    actor_summary,
-    list_actors,
-)
+from tracker.queries.actors import actor_dates, actor_detail, actor_summary, actor_view, list_actors
 from tracker.queries.audit import audit_view, list_audit
-from tracker.queries.filters import CURRENT, LIVE, StatementFilter, filter_choices
+from tracker.queries.filters import StatementFilter, filter_choices
 from tracker.queries.narratives import (
-    by_recent_activity,
     list_narratives,
     narrative_dates,
     narrative_detail,
+    narrative_labels,
     narrative_statements,
-    overview_narratives,
-    search_narratives,
 )
 from tracker.queries.rows import iso, narrative_summary, statement_dict
 from tracker.queries.similar import embedding_models
-from tracker.queries.statements import (
-    STATEMENT_STATES,
-    api_statement_detail,
-    list_statements,
-    search_statements,
-    statement_detail,
-    statements_by_id,
-    statements_by_ids,
-)
+from tracker.queries.statements import STATEMENT_STATES, list_statements, statement_detail, statements_by_ids
+from tracker.queries.timeline import data_now, narrative_timeline
 from tracker.queries.versions import data_version
 
 __all__ = [
-    "CURRENT",
-    "LIVE",
     "STATEMENT_STATES",
     "StatementFilter",
     "actor_dates",
     "actor_detail",
-    "actor_list",
-    "actor_narratives",
     "actor_summary",
-    "api_statement_detail",
+    "actor_view",
     "audit_view",
-    "by_recent_activity",
+    "data_now",
     "data_version",
     "embedding_models",
     "filter_choices",
@@ -59,13 +39,11 @@ __all__ = [
     "list_statements",
     "narrative_dates",
     "narrative_detail",
+    "narrative_labels",
     "narrative_statements",
     "narrative_summary",
-    "overview_narratives",
-    "search_narratives",
-    "search_statements",
+    "narrative_timeline",
     "statement_detail",
     "statement_dict",
-    "statements_by_id",
     "statements_by_ids",
 ]

@@ -1,6 +1,6 @@
-"""What readers narrow rows by: assignment states, the dashboard's filter, LIKE patterns, keyset pages.
+"""What readers narrow rows by: the filter every listing shares, substring matches, keyset pages.
 
-One place for these so the API, the dashboard and the exports filter and page alike.
+One place for these so the API, the dashboard, the CLI and the exports filter and page alike.
 """
 
 from __future__ import annotations
@@ -8,23 +8,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from tracker.models import CURRENT_STATES, LIVE_STATUSES, Actor, Statement
-
-LIVE = LIVE_STATUSES
-CURRENT = CURRENT_STATES
-
-
-def like_pattern(value: str) -> str:
-    """The API's substring pattern; wildcards the reader types stay wildcards."""
-    return f"%{value.strip().lower()}%"
+from tracker.models import Actor, Assignment, Statement
+from tracker.vocabulary import CURRENT_STATES
 
 
 def like_escape(text: str) -> str:
-    """Escape LIKE wildcards so dashboard searches match them literally (with ``escape="\\"``)."""
+    """Escape LIKE wildcards so searches match them literally (with ``escape="\\"``)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def contains(column: Any, text: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match; what the reader types is matched literally, wildcards too."""
+    return func.lower(column).like(f"%{like_escape(text.strip().lower())}%", escape="\\")
 
 
 def keyset_desc(time_col: Any, id_col: Any, after: tuple[str | None, int] | None) -> Any:
@@ -42,7 +40,8 @@ class StatementFilter:
     """What a reader narrows statements by: country, actor, language, dates, narrative, words.
 
     Empty values mean "any". ``actor`` matches speaker or outlet names (substring), ``actor_id``
-    either role exactly; dates are inclusive days in UTC.
+    either role exactly; ``since`` and ``until`` are inclusive instants in UTC. Narrative listings
+    keep the narratives with a matching statement, and match ``q`` in their label or description.
     """
 
     FIELDS = ("country", "actor", "actor_id", "language", "since", "until", "narrative_id", "q")
@@ -64,8 +63,8 @@ class StatementFilter:
     def active(self) -> bool:
         return any(v is not None for v in self.key())
 
-    def clauses(self, *, with_text: bool = True) -> list[Any]:
-        """WHERE clauses over ``Statement`` (the narrative clause needs the caller's join)."""
+    def clauses(self, *, with_text: bool = True, with_narrative: bool = True) -> list[Any]:
+        """WHERE clauses over ``Statement``; the narrative's is a correlated EXISTS on its assignments."""
         out: list[Any] = []
         if self.country:
             out.append(Statement.country == self.country)
@@ -74,16 +73,23 @@ class StatementFilter:
         if self.since is not None:
             out.append(Statement.published_at >= self.since)
         if self.until is not None:
-            out.append(Statement.published_at < self.until)
+            out.append(Statement.published_at <= self.until)
         if self.actor_id is not None:
             out.append(or_(Statement.speaker_id == self.actor_id, Statement.outlet_id == self.actor_id))
         if self.actor:
-            ids = select(Actor.id).where(func.lower(Actor.name).like(f"%{like_escape(self.actor.lower())}%",
-                                                                   escape="\\"))
+            ids = select(Actor.id).where(contains(Actor.name, self.actor))
             out.append(or_(Statement.speaker_id.in_(ids), Statement.outlet_id.in_(ids)))
         if with_text and self.q:
-            out.append(func.lower(Statement.text).like(f"%{like_escape(self.q.lower())}%", escape="\\"))
+            out.append(contains(Statement.text, self.q))
+        if with_narrative and self.narrative_id is not None:
+            out.append(in_narrative(self.narrative_id))
         return out
+
+
+def in_narrative(narrative_id: int, states: tuple[str, ...] = CURRENT_STATES) -> Any:
+    """Filter on ``Statement``: it has an assignment to the narrative in one of ``states``."""
+    return select(Assignment.id).where(Assignment.statement_id == Statement.id, Assignment.narrative_id == narrative_id,
+                                       Assignment.state.in_(states)).exists()
 
 
 def filter_choices(session: Session) -> dict[str, list[str]]:

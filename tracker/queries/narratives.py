@@ -1,4 +1,10 @@
-"""Narratives for lists, search and detail pages: who is live, what they contain, when they were active."""
+"""Narratives for every face: the one listing, one narrative in full, its statements and their dates.
+
+The listing's order is the same in the CLI, the dashboard and the API: **most recently active first**
+(``last_seen_at`` descending, narratives with no dated statement last, then the newest id first),
+keyset-paginated on (last_seen_at, id). Recent activity is what a researcher following state
+messaging looks at first; size says more about the past than about what is being pushed now.
+"""
 
 from __future__ import annotations
 
@@ -9,26 +15,38 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from tracker.models import Actor, Assignment, Narrative, NarrativeEvent, Statement
-from tracker.queries.filters import CURRENT, LIVE, StatementFilter, keyset_desc, like_escape, like_pattern
+from tracker.queries.filters import StatementFilter, contains, keyset_desc
 from tracker.queries.rows import iso, narrative_summary, statement_dict
+from tracker.vocabulary import ASSIGNMENT_STATES, CURRENT_STATES, LIVE_STATUSES
 
 
-def by_recent_activity(query: Select[Any], after: tuple[str | None, int] | None) -> Select[Any]:
-    """Order narratives by last activity (undated last), continuing after the keyset ``after``."""
-    if after is not None:
-        query = query.where(keyset_desc(Narrative.last_seen_at, Narrative.id, after))
-    return query.order_by(Narrative.last_seen_at.desc().nulls_last(), Narrative.id.desc())
-
-
-def list_narratives(session: Session, *, status: str | None = None, q: str | None = None, limit: int = 50,
+def list_narratives(session: Session, flt: StatementFilter | None = None, *, status: str | None = None,
+                    every_status: bool = False, limit: int | None = 50,
                     after: tuple[str | None, int] | None = None) -> list[dict[str, Any]]:
-    """Live narratives by most recent activity (undated last), keyset-paginated on (last_seen_at, id)."""
+    """Narratives by most recent activity (see the module docstring).
+
+    Live ones only, unless ``status`` names one or ``every_status`` is set. The filter's ``q`` matches
+    the label or the description; its other fields keep the narratives with a matching statement.
+    """
+    flt = flt or StatementFilter()
     query: Select[Any] = select(Narrative)
-    query = query.where(Narrative.status == status) if status else query.where(Narrative.status.in_(LIVE))
-    if q:
-        like = f"%{q.strip().lower()}%"
-        query = query.where(or_(func.lower(Narrative.label).like(like), func.lower(Narrative.description).like(like)))
-    query = by_recent_activity(query, after).limit(limit)
+    if status:
+        query = query.where(Narrative.status == status)
+    elif not every_status:
+        query = query.where(Narrative.status.in_(LIVE_STATUSES))
+    if flt.q:
+        query = query.where(or_(contains(Narrative.label, flt.q), contains(Narrative.description, flt.q)))
+    clauses = flt.clauses(with_text=False)
+    if clauses:
+        query = query.where(select(Assignment.id).join(Statement, Statement.id == Assignment.statement_id)
+                            .where(Assignment.narrative_id == Narrative.id, Assignment.state.in_(CURRENT_STATES),
+                                   *clauses).exists())
+    keyset = keyset_desc(Narrative.last_seen_at, Narrative.id, after)
+    if keyset is not None:
+        query = query.where(keyset)
+    query = query.order_by(Narrative.last_seen_at.desc().nulls_last(), Narrative.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
     return [narrative_summary(n) for n in session.scalars(query)]
 
 
@@ -41,7 +59,7 @@ def narrative_statements(session: Session, narrative_id: int, *, limit: int | No
         .join(Assignment, Assignment.statement_id == Statement.id)
         .outerjoin(speaker, speaker.id == Statement.speaker_id)
         .outerjoin(outlet, outlet.id == Statement.outlet_id)
-        .where(Assignment.narrative_id == narrative_id, Assignment.state.in_(CURRENT))
+        .where(Assignment.narrative_id == narrative_id, Assignment.state.in_(CURRENT_STATES))
         .order_by(Statement.published_at.asc().nulls_last(), Statement.id)
         .offset(offset)
     )
@@ -57,6 +75,7 @@ def narrative_statements(session: Session, narrative_id: int, *, limit: int | No
 
 
 def narrative_detail(session: Session, narrative_id: int) -> dict[str, Any] | None:
+    """One narrative with its representative statements, history and assignment counts per state."""
     n = session.get(Narrative, narrative_id)
     if n is None:
         return None
@@ -69,7 +88,7 @@ def narrative_detail(session: Session, narrative_id: int) -> dict[str, Any] | No
             .outerjoin(speaker, speaker.id == Statement.speaker_id)
             .outerjoin(outlet, outlet.id == Statement.outlet_id)
             .where(Statement.id.in_(list(n.representative_ids)))
-        ).all()
+        )
         by_id = {st.id: statement_dict(st, sp, ou) for st, sp, ou in rows}
         reps = [by_id[i] for i in n.representative_ids if i in by_id]
     out["representatives"] = reps
@@ -82,57 +101,16 @@ def narrative_detail(session: Session, narrative_id: int) -> dict[str, Any] | No
     counts = dict(session.execute(
         select(Assignment.state, func.count()).where(Assignment.narrative_id == narrative_id)
         .group_by(Assignment.state)).all())
-    out["counts"] = {state: int(counts.get(state, 0)) for state in ("assigned", "confirmed", "suggested", "rejected")}
+    out["counts"] = {state: int(counts.get(state, 0)) for state in ASSIGNMENT_STATES}
     return out
 
 
-def search_narratives(session: Session, *, status: str | None = None, country: str | None = None,
-                      actor: int | None = None, since: datetime | None = None, until: datetime | None = None,
-                      q: str | None = None, limit: int = 50,
-                      after: tuple[str | None, int] | None = None) -> list[dict[str, Any]]:
-    """Narratives by recent activity; country/actor/since/until keep those with a matching statement."""
-    query: Select[Any] = select(Narrative)
-    query = query.where(Narrative.status == status) if status else query.where(Narrative.status.in_(LIVE))
-    if q:
-        query = query.where(or_(func.lower(Narrative.label).like(like_pattern(q)),
-                                func.lower(Narrative.description).like(like_pattern(q))))
-    conds = []
-    if country:
-        conds.append(Statement.country == country.upper())
-    if actor is not None:
-        conds.append(or_(Statement.speaker_id == actor, Statement.outlet_id == actor))
-    if since is not None:
-        conds.append(Statement.published_at >= since)
-    if until is not None:
-        conds.append(Statement.published_at <= until)
-    if conds:
-        member = (select(Assignment.id).join(Statement, Statement.id == Assignment.statement_id)
-                  .where(Assignment.narrative_id == Narrative.id, Assignment.state.in_(CURRENT), *conds))
-        query = query.where(member.exists())
-    keyset = keyset_desc(Narrative.last_seen_at, Narrative.id, after)
-    if keyset is not None:
-        query = query.where(keyset)
-    query = query.order_by(Narrative.last_seen_at.desc().nulls_last(), Narrative.id.desc()).limit(limit)
-    return [narrative_summary(n) for n in session.scalars(query)]
-
-
-def overview_narratives(session: Session, flt: StatementFilter, *, limit: int = 25,
-                        after: tuple[str | None, int] | None = None, status: str | None = None
-                        ) -> list[dict[str, Any]]:
-    """Live narratives by last activity, keyset-paginated; with filters, only those with a matching statement."""
-    query: Select[Any] = select(Narrative)
-    query = query.where(Narrative.status == status) if status else query.where(Narrative.status.in_(LIVE))
-    if flt.q:
-        like = f"%{like_escape(flt.q.lower())}%"
-        query = query.where(or_(func.lower(Narrative.label).like(like, escape="\\"),
-                                func.lower(Narrative.description).like(like, escape="\\")))
-    clauses = flt.clauses(with_text=False)
-    if clauses:
-        query = query.where(select(Assignment.id).join(Statement, Statement.id == Assignment.statement_id)
-                            .where(Assignment.narrative_id == Narrative.id, Assignment.state.in_(CURRENT),
-                                   *clauses).exists())
-    query = by_recent_activity(query, after).limit(limit)
-    return [narrative_summary(n) for n in session.scalars(query)]
+def narrative_labels(session: Session, narrative_ids: set[int]) -> dict[int, str]:
+    """Labels of the given narratives (e.g. those a history names)."""
+    if not narrative_ids:
+        return {}
+    return dict(session.execute(select(Narrative.id, Narrative.label)
+                                .where(Narrative.id.in_(sorted(narrative_ids)))).all())
 
 
 def narrative_dates(session: Session, narrative_ids: list[int], flt: StatementFilter | None = None
@@ -145,7 +123,7 @@ def narrative_dates(session: Session, narrative_ids: list[int], flt: StatementFi
     rows = session.execute(
         select(Assignment.narrative_id, Statement.published_at)
         .join(Statement, Statement.id == Assignment.statement_id)
-        .where(Assignment.narrative_id.in_(narrative_ids), Assignment.state.in_(CURRENT),
+        .where(Assignment.narrative_id.in_(narrative_ids), Assignment.state.in_(CURRENT_STATES),
                Statement.published_at.is_not(None), *clauses))
     for nid, published in rows:
         if published is not None:

@@ -1,20 +1,25 @@
-"""The Flask application factory: dashboard pages and the JSON API over the same database.
+"""The Flask application factory: dashboard pages and the JSON API over the same workspace.
 
-No app object exists at import time; ``create_app(config)`` builds one, keeps the database in
-``app.extensions["tracker"]`` and opens one reading session per request, lazily.
+No app object exists at import time; ``create_app(config)`` builds one, keeps its workspace, caches
+and vector indexes in ``app.extensions["tracker"]`` (``tracker.web.context``) and opens one reading
+session per request, lazily.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from flask import Flask, g
+from flask import Blueprint, Flask, Response, g
 
 from tracker.config import Config, load_config
-from tracker.db import Database, ensure_schema
+
+if TYPE_CHECKING:
+    from tracker.db import Database
+    from tracker.embed import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +28,9 @@ CSP = (
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+
+#: Dashboard areas, one blueprint module each under tracker/web/views/.
+VIEW_MODULES = ("pages", "statements", "actors", "tagging", "manage", "admin")
 
 
 def _secret_key(cfg: Config) -> str:
@@ -38,26 +46,14 @@ def _secret_key(cfg: Config) -> str:
     return key
 
 
-class TrackerState:
-    """What every request needs: settings, the database, and (lazily) the embedding model."""
+def create_app(config: Config | None = None, *, db: Database | None = None, embedder: Embedder | None = None
+               ) -> Flask:
+    """The dashboard and API over ``config``'s database (or ``db``), with ``embedder`` for semantic search
+    and seeding (default: the configured model, loaded on first use)."""
+    from tracker.service import Workspace
+    from tracker.web import api, auth, errors, filters
+    from tracker.web.context import TrackerState
 
-    def __init__(self, config: Config, db: Database) -> None:
-        self.config = config
-        self.db = db
-        self._embedder: Any = None
-        self.vector_indexes: dict[str, Any] = {}  # model -> tracker.web.similarity.VectorIndex
-
-    @property
-    def embedder(self) -> Any:
-        """Loaded on the first semantic search, once per process."""
-        if self._embedder is None:
-            from tracker.embed import make_embedder
-
-            self._embedder = make_embedder(self.config.embedding)
-        return self._embedder
-
-
-def create_app(config: Config | None = None, *, db: Database | None = None) -> Flask:
     config = config or load_config()
     app = Flask(__name__, static_folder=str(Path(__file__).parent / "static"),
                 template_folder=str(Path(__file__).parent / "templates"))
@@ -69,57 +65,31 @@ def create_app(config: Config | None = None, *, db: Database | None = None) -> F
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         JSON_SORT_KEYS=False,
     )
-    database = db or Database(config.database_url, busy_timeout_ms=config.database.busy_timeout_ms)
-    ensure_schema(database)
-    app.extensions["tracker"] = TrackerState(config, database)
-
-    from tracker.web import filters
-
+    app.extensions["tracker"] = TrackerState(Workspace.open(config, db=db, embedder=embedder))
     filters.register(app)
     for blueprint in view_blueprints():
         app.register_blueprint(blueprint)
-
-    from tracker.web import api, auth, errors
-
     errors.register(app)
     app.register_blueprint(api.bp)
     auth.init_app(app, exempt=[api.bp])  # login pages, the deny-by-default gate, CSRF on forms
-
-    @app.teardown_appcontext
-    def close_session(_exc: BaseException | None) -> None:
-        session = g.pop("db_session", None)
-        if session is not None:
-            session.close()
-
-    @app.after_request
-    def security_headers(response):  # type: ignore[no-untyped-def]
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
-
+    app.teardown_appcontext(_close_session)
+    app.after_request(_security_headers)
     return app
 
 
-#: Dashboard areas, one blueprint module each under tracker/web/views/.
-VIEW_MODULES = ("pages", "statements", "actors", "tagging", "manage", "admin")
-
-
-def view_blueprints() -> list[Any]:
-    import importlib
-
+def view_blueprints() -> list[Blueprint]:
     return [importlib.import_module(f"tracker.web.views.{name}").bp for name in VIEW_MODULES]
 
 
-def state() -> TrackerState:
-    from flask import current_app
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
 
-    return current_app.extensions["tracker"]  # type: ignore[no-any-return]
 
-
-def read_session() -> Any:
-    """The request's reading session, opened on first use and closed at teardown."""
-    if "db_session" not in g:
-        g.db_session = state().db.reader()
-    return g.db_session
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response

@@ -16,20 +16,34 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
-from flask_wtf.csrf import CSRFProtect  # type: ignore[import-untyped]
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFProtect
 
-from tracker import accounts
-from tracker.models import User
-from tracker.web import read_session, state
+from tracker.service import accounts
+from tracker.vocabulary import ROLES
+from tracker.web.context import read_session, state, workspace
 from tracker.web.errors import ApiError, wants_json
+
+if TYPE_CHECKING:
+    from tracker.models import User
 
 log = logging.getLogger(__name__)
 
-LEVELS = ("public", "read", "viewer", "researcher", "admin")
+LEVELS = ("public", "read", *ROLES)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Access of endpoints whose view functions live in modules that do not use :func:`access`.
 ENDPOINT_ACCESS: dict[str, str] = {
@@ -39,6 +53,7 @@ ENDPOINT_ACCESS: dict[str, str] = {
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
+ACCESS_ATTRIBUTE = "_tracker_access"  # where ``access`` writes a view's level
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
 
@@ -49,7 +64,7 @@ def access(level: str) -> Callable[[F], F]:
         raise ValueError(f"access level must be one of {', '.join(LEVELS)}, got {level!r}")
 
     def mark(view: F) -> F:
-        view._tracker_access = level  # type: ignore[attr-defined]
+        setattr(view, ACCESS_ATTRIBUTE, level)
         return view
 
     return mark
@@ -57,11 +72,13 @@ def access(level: str) -> Callable[[F], F]:
 
 def endpoint_access(app: Flask, endpoint: str) -> str | None:
     view = app.view_functions.get(endpoint)
-    return getattr(view, "_tracker_access", None) or ENDPOINT_ACCESS.get(endpoint)
+    level = getattr(view, ACCESS_ATTRIBUTE, None)
+    return level if isinstance(level, str) else ENDPOINT_ACCESS.get(endpoint)
 
 
 def current_user() -> User | None:
-    return g.get("user")
+    user: User | None = g.get("user")
+    return user
 
 
 def _identify() -> None:
@@ -105,7 +122,7 @@ def _gate() -> Any:
             g.user, g.via = None, None
         else:
             raise
-    level = endpoint_access(state_app(), request.endpoint)
+    level = endpoint_access(current_app, request.endpoint)
     if level is None:
         log.warning("endpoint %s declares no access level: denied", request.endpoint)
         if wants_json():
@@ -129,12 +146,6 @@ def _gate() -> Any:
     return None
 
 
-def state_app() -> Flask:
-    from flask import current_app
-
-    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
-
-
 def _safe_next(target: str | None) -> str:
     """Only same-site relative paths: never an open redirect."""
     if not target:
@@ -153,28 +164,14 @@ def login() -> Any:
         return render_template("login.html", next=next_url, error=None, name="")
     name = (request.form.get("name") or "").strip()[:100]
     password = request.form.get("password") or ""
-    cfg = state().config.auth
-    address = request.remote_addr
-    with state().db.transaction() as tx:
-        if accounts.login_blocked(tx, name, address, cfg):
-            blocked = True
-            user = None
-        else:
-            blocked = False
-            user = accounts.authenticate(tx, name, password)
-            if user is None:
-                accounts.record_failure(tx, name, address)
-            else:
-                accounts.clear_failures(tx, name, cfg)
-                sid = accounts.start_session(tx, user, cfg)
-    if blocked:
-        log.warning("login throttled for %r from %s", name, address)
-        message = f"Too many failed logins. Try again in {cfg.lockout_minutes} minutes."
+    outcome = accounts.sign_in(workspace(), name, password, request.remote_addr)
+    if outcome.throttled:
+        message = f"Too many failed logins. Try again in {state().config.auth.lockout_minutes} minutes."
         return render_template("login.html", next=next_url, error=message, name=name), 429
-    if user is None:
+    if outcome.session_id is None:
         return render_template("login.html", next=next_url, error="Wrong name or password.", name=name), 401
     session.clear()  # a new session (and CSRF token) on every login
-    session["sid"] = sid
+    session["sid"] = outcome.session_id
     session.permanent = True
     return redirect(_safe_next(next_url))
 
@@ -184,15 +181,14 @@ def login() -> Any:
 def logout() -> Any:
     sid = session.get("sid")
     if isinstance(sid, str):
-        with state().db.transaction() as tx:
-            accounts.end_session(tx, sid)
+        accounts.sign_out(workspace(), sid)
     session.clear()
     return redirect(url_for("auth.login"))
 
 
 def init_app(app: Flask, *, exempt: Iterable[Blueprint] = ()) -> None:
     """Register the login pages, the gate (before CSRF, so 401/403 come first) and CSRF protection."""
-    app.permanent_session_lifetime = timedelta(hours=state_of(app).config.auth.session_hours)
+    app.permanent_session_lifetime = timedelta(hours=app.extensions["tracker"].config.auth.session_hours)
     app.register_blueprint(bp)
     app.before_request(_gate)
     csrf.init_app(app)
@@ -203,6 +199,3 @@ def init_app(app: Flask, *, exempt: Iterable[Blueprint] = ()) -> None:
     def inject_user() -> dict[str, Any]:
         return {"current_user": g.get("user")}
 
-
-def state_of(app: Flask) -> Any:
-    return app.extensions["tracker"]

@@ -49,4 +49,5 @@ def send_body(body: Body, mimetype: str, headers: dict[str, str] | None = None) 
     response.vary.add("Accept-Encoding")
     if use_gzip:
         response.headers["Content-Encoding"] = "gzip"
-    return response.make_conditional(request)
+    response.make_conditional(request)  # a 304 without body when the client's ETag still matches
+    return response

@@ -1,4 +1,4 @@
-"""Per-process caches of the web layer, keyed by a cheap data version so nothing is ever stale.
+"""The web app's caches (one set per app), keyed by a cheap data version so nothing is ever stale.
 
 Why: at 100k statements the read views spent their time recomputing the same aggregates (filter
 choices, sparklines, timelines with syndication detection) and re-rendering the same large pages
@@ -8,11 +8,10 @@ for every request. Everything here is keyed by ``data_version``, which changes o
   whenever any other connection (this process or another, e.g. ``tracker run``) commits, and it
   costs microseconds; each change bumps a generation counter. Before answering, the request's
   reading session is restarted after the check, so what it reads is never older than its key.
-* Other databases: the aggregate query ``queries.data_version`` (max ids and update times).
+* Other databases: the aggregate query ``service.system.data_version`` (max ids and update times).
 
-``render_cached`` caches the blocks a page template defines (title, main, scripts) per
-(page, query string, data version), while base.html (navigation, who is logged in, CSRF token of
-the logout form) is still rendered for each request, so one cached entry serves every user.
+Which caches there are is ``WebCaches``; each app owns one set (``tracker.web.context``).
+``tracker.web.render`` caches the blocks a page template defines.
 """
 
 from __future__ import annotations
@@ -21,12 +20,17 @@ import itertools
 import logging
 import sqlite3
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from flask import current_app
+from tracker.service import system
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from tracker.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -114,83 +118,38 @@ class SqliteWatcher:
         return self._generation
 
 
-class _Tracked:
-    """What this module keeps per ``Database`` object: a unique token and, for SQLite, a watcher."""
+class DataVersions:
+    """The data version of one app's database: a token of its own (so two apps in one process never share
+    a cache entry) and, for a SQLite file, a watcher; other databases are asked with a cheap query."""
 
-    def __init__(self, token: int, watcher: SqliteWatcher | None) -> None:
-        self.token, self.watcher = token, watcher
+    _tokens = itertools.count(1)
 
+    def __init__(self, db: Database) -> None:
+        path = db.engine.url.database or ""
+        usable = db.is_sqlite and path and path != ":memory:" and not path.startswith("file:")
+        self.token = next(self._tokens)
+        self.watcher = SqliteWatcher(path) if usable else None
 
-_tracked: weakref.WeakKeyDictionary[Any, _Tracked] = weakref.WeakKeyDictionary()
-_tracked_lock = threading.Lock()
-_tokens = itertools.count(1)
-
-
-def _tracking(db: Any) -> _Tracked:
-    """Token (never reused, unlike ``id()``) and watcher of ``db``; no watcher for PostgreSQL or memory."""
-    with _tracked_lock:
-        found = _tracked.get(db)
-        if found is None:
-            path = db.engine.url.database or ""
-            usable = db.is_sqlite and path and path != ":memory:" and not path.startswith("file:")
-            found = _tracked[db] = _Tracked(next(_tokens), SqliteWatcher(path) if usable else None)
-        return found
+    def current(self, session: Session) -> tuple[Any, ...]:
+        if self.watcher is None:
+            return (self.token, *system.data_version(session))
+        generation = self.watcher.generation()
+        if session.in_transaction():
+            session.commit()  # a reading session: ends its snapshot; expire_on_commit is off
+        return (self.token, generation)
 
 
-def data_version(session: Any) -> tuple[Any, ...]:
-    """A key that changes whenever statements, assignments or narratives may have changed.
+@dataclass
+class WebCaches:
+    """Every per-process cache of one app, owned by it (``app.extensions["tracker"].caches``): what one app
+    caches never leaks into another app of the same process, and goes away with the app."""
 
-    Call it before the request's first read: the reading session is restarted here so its snapshot
-    is taken after the check (data cached under a key is never older than the key).
-    """
-    from tracker.web import state
-
-    tracked = _tracking(state().db)
-    if tracked.watcher is None:
-        from tracker import queries
-
-        return (tracked.token, *queries.data_version(session))
-    generation = tracked.watcher.generation()
-    if session.in_transaction():
-        session.commit()  # a reading session: ends its snapshot; expire_on_commit is off
-    return (tracked.token, generation)
-
-
-# ---------------------------------------------------------------- page blocks
-
-
-_pages = LRU(512)
-
-
-def render_cached(template_name: str, key: Hashable, make_vars: Callable[[], dict[str, Any]]) -> str:
-    """Render ``template_name`` with its own blocks cached under ``key``; the rest renders each time.
-
-    ``make_vars`` is only called on a miss. The template's top level (outside its blocks) must not
-    need those variables, and its blocks must not depend on who is asking.
-    """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    template = app.jinja_env.get_or_select_template(template_name)
-    cached: dict[str, str] | None = _pages.peek(key)
-    captured: dict[str, str] = {}
-    context: dict[str, Any] = {} if cached is not None else make_vars()
-    app.update_template_context(context)
-    ctx = template.new_context(context)
-    concat = template.environment.concat  # type: ignore[attr-defined]
-
-    def wrap(name: str, original: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        def block(block_ctx: Any) -> Any:
-            if cached is not None and name in cached:
-                yield cached[name]
-                return
-            out = concat(original(block_ctx))
-            captured[name] = out
-            yield out
-
-        return block
-
-    for name in template.blocks:
-        ctx.blocks[name][0] = wrap(name, ctx.blocks[name][0])
-    html = concat(template.root_render_func(ctx))
-    if cached is None:
-        _pages.put(key, captured)
-    return html  # type: ignore[no-any-return]
+    pages: LRU = field(default_factory=lambda: LRU(512))  # page blocks by (page, query, data version)
+    timelines: LRU = field(default_factory=lambda: LRU(64))  # timeline documents per (narrative, version)
+    timeline_bodies: LRU = field(default_factory=lambda: LRU(64))  # the API's serialised timelines, ~1 MB at 1M
+    read_bodies: LRU = field(default_factory=lambda: LRU(512))  # other API answers that depend on the data alone
+    chart_bodies: LRU = field(default_factory=lambda: LRU(64))  # a narrative page's chart.json
+    export_bodies: LRU = field(default_factory=lambda: LRU(16))  # timeline.json downloads
+    activity: LRU = field(default_factory=lambda: LRU(256))  # statement dates behind the overview's sparklines
+    axis: LRU = field(default_factory=lambda: LRU(8))  # the span every sparkline shares
+    choices: LRU = field(default_factory=lambda: LRU(8))  # countries and languages for the filter forms

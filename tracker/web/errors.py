@@ -1,7 +1,9 @@
-"""JSON errors for the API: ``{"error": {"code", "message", "field"?}}`` with the right status.
+"""The one JSON error dialect: ``{"error": {"code", "message", "field"?}}`` with the right status.
 
 Everything under ``/api`` answers in JSON, including Flask's own 404/405/413 and unexpected
-failures (logged, never shown); pages keep Werkzeug's small HTML error pages.
+failures (logged, never shown), and so do the tagging queue's calls (``/tag/api``); pages keep
+Werkzeug's small HTML error pages. A use case's refusal (``tracker.errors.Refused``) becomes an
+``ApiError`` with the status of its kind.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from flask_wtf.csrf import CSRFError  # type: ignore[import-untyped]
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+from tracker.errors import Refused
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +26,12 @@ CODES = {
 }
 
 
+#: The HTTP status of each kind of refusal.
+STATUS_OF = {"invalid": 422, "not_found": 404, "conflict": 409, "forbidden": 403}
+
+
 class ApiError(Exception):
-    """Raised by API views; turned into the JSON error document."""
+    """Raised by JSON views; turned into the JSON error document."""
 
     def __init__(self, status: int, message: str, *, field: str | None = None, code: str | None = None,
                  headers: dict[str, str] | None = None) -> None:
@@ -33,6 +41,18 @@ class ApiError(Exception):
         self.field = field
         self.code = code or CODES.get(status, "error")
         self.headers = headers or {}
+
+    @classmethod
+    def refusal(cls, exc: Refused, *, fields: dict[str, str] | None = None) -> ApiError:
+        """The JSON error of a refusal; ``fields`` renames the field where this face calls it otherwise."""
+        field = exc.field if exc.field is None or fields is None else fields.get(exc.field, exc.field)
+        return cls(STATUS_OF[exc.kind], str(exc), field=field)
+
+
+def refused_as_json(exc: Refused) -> Response:
+    """The error handler for refusals in JSON blueprints (the API, the tagging queue's calls)."""
+    error = ApiError.refusal(exc)
+    return error_response(error.status, error.message, field=error.field, code=error.code)
 
 
 def error_response(status: int, message: str, *, field: str | None = None, code: str | None = None,
@@ -67,8 +87,9 @@ def register(app: Flask) -> None:
         if not wants_json():
             return exc
         headers = {}
-        if exc.code == 405 and exc.valid_methods:  # type: ignore[attr-defined]
-            headers["Allow"] = ", ".join(sorted(exc.valid_methods))  # type: ignore[attr-defined]
+        allowed = getattr(exc, "valid_methods", None)  # a MethodNotAllowed says which methods are
+        if exc.code == 405 and allowed:
+            headers["Allow"] = ", ".join(sorted(allowed))
         status = exc.code or 500
         message = {404: "no such resource", 405: "method not allowed here",
                    413: "request body too large"}.get(status, exc.description or exc.name)

@@ -10,7 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from tracker import __version__
-from tracker.models import ACTOR_KINDS, ASSIGNMENT_STATES, NARRATIVE_STATUSES, ROLES
+from tracker.service.statements import STATEMENT_STATES
+from tracker.service.tagging import TAG_ACTIONS
+from tracker.vocabulary import (
+    ACTOR_KINDS,
+    ASSIGNMENT_STATES,
+    CURRENT_STATES,
+    EDITABLE_STATUSES,
+    NARRATIVE_STATUSES,
+    NETWORK_SOURCE_KINDS,
+    ROLES,
+)
 
 MAX_ID = 2**31 - 1
 
@@ -49,7 +59,7 @@ STATEMENT_PROPS = {
     "title": _nullable("string"), "text": STR, "url": _nullable("string"),
 }
 CURRENT = {"oneOf": [{"type": "null"}, _obj(["id", "label", "state", "score"], {
-    "id": INT, "label": _nullable("string"), "state": {"enum": ["assigned", "confirmed"]}, "score": SCORE})]}
+    "id": INT, "label": _nullable("string"), "state": {"enum": list(CURRENT_STATES)}, "score": SCORE})]}
 NARRATIVE_PROPS = {
     "id": INT, "label": STR, "description": _nullable("string"), "status": {"enum": list(NARRATIVE_STATUSES)},
     "origin": STR, "size": INT, "keywords": {"type": "array"}, "first_seen_at": TIME, "last_seen_at": TIME,
@@ -78,8 +88,7 @@ SCHEMAS: dict[str, Any] = {
         "representatives": {"type": "array", "items": _obj(list(STATEMENT_PROPS), STATEMENT_PROPS)},
         "history": {"type": "array", "items": _obj(["kind", "other_narrative_id", "detail", "at"], {
             "kind": STR, "other_narrative_id": _nullable("integer"), "detail": {"type": "object"}, "at": TIME})},
-        "counts": _obj(["assigned", "confirmed", "suggested", "rejected"], {
-            s: INT for s in ("assigned", "confirmed", "suggested", "rejected")}),
+        "counts": _obj(list(ASSIGNMENT_STATES), {s: INT for s in ASSIGNMENT_STATES}),
         "assigned": INT, "suggested": INT,
     }),
     "NarrativePage": _page("Narrative"),
@@ -169,12 +178,18 @@ OPT = _nullable("string")
 
 
 def paths() -> dict[str, Any]:
-    nid, sid = _path("narrative_id"), _path("statement_id")
     return {
         "/api/openapi.json": {"get": {"summary": "this document", "security": [], "tags": ["meta"],
                                       "responses": {"200": {"description": "the OpenAPI document",
                                                             "content": {"application/json": {}}}}}},
         "/api/me": {"get": _op("who is calling", 200, "Me", ())},
+        **_narrative_paths(), **_statement_paths(), **_actor_paths(), **_admin_paths(),
+    }
+
+
+def _narrative_paths() -> dict[str, Any]:
+    nid = _path("narrative_id")
+    return {
         "/api/narratives": {
             "get": _op("narratives by recent activity", 200, "NarrativePage", (400,), params=[
                 _q("status", {"enum": list(NARRATIVE_STATUSES)}, "default: emerging, active and dormant"),
@@ -193,7 +208,7 @@ def paths() -> dict[str, Any]:
                          (404, 409, 422), tag="write", body=_body([], {
                              "label": {"type": "string", "minLength": 1, "maxLength": 300},
                              "description": _nullable("string", maxLength=5000),
-                             "status": {"enum": ["emerging", "active", "dormant", "archived"]}})),
+                             "status": {"enum": list(EDITABLE_STATUSES)}})),
         },
         "/api/narratives/{narrative_id}/timeline": {
             "parameters": [nid], "get": _op("who said it first and who followed", 200, "Timeline", (400, 404), params=[
@@ -210,11 +225,17 @@ def paths() -> dict[str, Any]:
                         (404, 409, 422), tag="write", body=_body(["statement_ids", "label"], {
                             "statement_ids": {"type": "array", "minItems": 1, "maxItems": 10000, "items": ID},
                             "label": {"type": "string", "minLength": 1, "maxLength": 300}}))},
+    }
+
+
+def _statement_paths() -> dict[str, Any]:
+    sid = _path("statement_id")
+    return {
         "/api/statements": {
             "get": _op("statements, newest first", 200, "StatementPage", (400,), params=[
                 _q("narrative", ID), _q("actor", ID, "speaker or outlet id"), COUNTRY,
                 _q("language", {"type": "string", "maxLength": 12}), SINCE, UNTIL, TEXT_Q,
-                _q("state", {"enum": ["assigned", "confirmed", "suggested", "rejected", "unassigned"]}), LIMIT,
+                _q("state", {"enum": list(STATEMENT_STATES)}), LIMIT,
                 CURSOR]),
             "post": _op("add a statement by hand (researcher)", 201, "StatementDetail", (422,), tag="write",
                         ok_also=(200,), body=_body(["text"], {
@@ -237,12 +258,17 @@ def paths() -> dict[str, Any]:
         "/api/statements/{statement_id}/assignment": {
             "parameters": [sid],
             "post": _op("confirm, reject, reassign or clear (researcher)", 200, "TagResult", (404, 422), tag="write",
-                        body=_body(["action"], {"action": {"enum": ["confirm", "reject", "reassign", "clear"]},
+                        body=_body(["action"], {"action": {"enum": list(TAG_ACTIONS)},
                                                 "narrative_id": {"oneOf": [ID, {"type": "null"}]}}))},
         "/api/statements/{statement_id}/assignment/undo": {
             "parameters": [sid],
             "post": _op("put tags back as they were before an audit event (researcher)", 200, "TagResult",
                         (404, 409, 422), tag="write", body=_body(["audit_id"], {"audit_id": ID}))},
+    }
+
+
+def _actor_paths() -> dict[str, Any]:
+    return {
         "/api/search": {
             "get": _op("semantic search: statements nearest to a text", 200, "Search", (400,), params=[
                 {"name": "q", "in": "query", "required": True,
@@ -256,11 +282,16 @@ def paths() -> dict[str, Any]:
         "/api/actors/{actor_id}": {
             "parameters": [_path("actor_id")],
             "get": _op("one actor with its narratives and recent statements", 200, "ActorDetail", (404,))},
+    }
+
+
+def _admin_paths() -> dict[str, Any]:
+    return {
         "/api/sources": {
             "get": _op("sources (admin)", 200, "SourcePage", (400,), tag="admin", params=[LIMIT, CURSOR]),
             "post": _op("add a feed, page or transcript source (admin)", 201, "Source", (422,), tag="admin",
                         body=_body(["url", "kind"], {
-                            "url": {"type": "string", "maxLength": 2000}, "kind": {"enum": ["rss", "html", "transcript"]},
+                            "url": {"type": "string", "maxLength": 2000}, "kind": {"enum": list(NETWORK_SOURCE_KINDS)},
                             "name": OPT, "actor": OPT, "outlet": OPT, "country": OPT, "every": OPT,
                             "fetch_full_text": _nullable("boolean")})),
         },

@@ -1,4 +1,4 @@
-"""Narrative timeline documents held per web process, and the response bodies made from them.
+"""Narrative timeline documents held per app, and the response bodies made from them.
 
 The dashboard (page, chart.json, timeline.json) and the API (``/api/narratives/<id>/timeline``) read
 the same document: it is built once per (narrative, data version) here, and each caller keeps its
@@ -8,20 +8,23 @@ own serialised, gzipped body of it in an LRU of its own.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tracker.analysis.load import narrative_timeline
-from tracker.web import read_session, state
+from tracker.service import narratives
 from tracker.web.bodies import Body, make_body
-from tracker.web.cache import LRU, data_version
+from tracker.web.context import data_version, read_session, state
 
-_timelines = LRU(64)
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from tracker.web.cache import LRU
 
 
-def cached_timeline(session: Any, narrative_id: int, version: tuple[Any, ...]) -> dict[str, Any] | None:
+def cached_timeline(session: Session, narrative_id: int, version: tuple[Any, ...]) -> dict[str, Any] | None:
     """The narrative's timeline document as of ``version`` (None: no such narrative)."""
-    return _timelines.get((narrative_id, version),  # type: ignore[no-any-return]
-                          lambda: narrative_timeline(session, narrative_id, state().config))
+    found: dict[str, Any] | None = state().caches.timelines.get(
+        (narrative_id, version), lambda: narratives.timeline(session, state().config, narrative_id))
+    return found
 
 
 def timeline_body(cache: LRU, narrative_id: int, variant: Hashable, serialise: Callable[[dict[str, Any]], bytes]
@@ -35,4 +38,5 @@ def timeline_body(cache: LRU, narrative_id: int, variant: Hashable, serialise: C
         doc = cached_timeline(session, narrative_id, version)
         return None if doc is None else make_body(serialise(doc))
 
-    return cache.get((narrative_id, version, variant), make)  # type: ignore[no-any-return]
+    found: Body | None = cache.get((narrative_id, version, variant), make)
+    return found

@@ -83,8 +83,9 @@ class FetchPolicy:
     ssl_context: ssl.SSLContext | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if isinstance(self.allow_hosts, (list, set, tuple)):  # accept any collection from config
-            object.__setattr__(self, "allow_hosts", frozenset(self.allow_hosts))
+        hosts: object = self.allow_hosts
+        if isinstance(hosts, (list, set, tuple)):  # accept any collection from config
+            object.__setattr__(self, "allow_hosts", frozenset(hosts))
 
 
 @dataclass(frozen=True)

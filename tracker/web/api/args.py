@@ -15,8 +15,8 @@ from typing import Any
 
 from flask import request
 
-from tracker.web import state
 from tracker.web.api.blueprint import MAX_ID
+from tracker.web.context import state
 from tracker.web.errors import ApiError
 
 MAX_LIMIT = 200
@@ -99,7 +99,7 @@ def arg_time(name: str, *, end_of_day: bool = False) -> datetime | None:
 
 def edge_limit_arg() -> int | None:
     """``edges``: how many of a timeline's heaviest actor edges to send; ``all`` for every one."""
-    from tracker.analysis.timeline import DEFAULT_EDGE_LIMIT
+    from tracker.service.narratives import DEFAULT_EDGE_LIMIT
 
     if request.args.get("edges") == "all":
         return None

@@ -5,14 +5,19 @@ Kept apart from the package's ``__init__`` so the route modules can import it wi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Blueprint
 
-from tracker.models import User
-from tracker.web import state
+from tracker.errors import Refused
 from tracker.web.auth import current_user
-from tracker.web.errors import ApiError
+from tracker.web.errors import ApiError, refused_as_json
+
+if TYPE_CHECKING:
+    from tracker.models import User
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+bp.register_error_handler(Refused, refused_as_json)
 
 MAX_ID = 2**31 - 1
 ID = f"int(min=1, max={MAX_ID})"
@@ -26,10 +31,3 @@ def me() -> User:
 
 def not_found(what: str, ident: int) -> ApiError:
     return ApiError(404, f"{what} {ident} does not exist")
-
-
-def model_name() -> str:
-    """The embedding model of this process, without loading it."""
-    st = state()
-    return st._embedder.name if st._embedder is not None else st.config.embedding.model
-

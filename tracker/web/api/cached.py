@@ -1,6 +1,7 @@
 """Read answers that depend on the data alone, serialised once per data version.
 
-The bodies go out through ``tracker.web.bodies`` (gzipped, revalidated by ETag).
+The bodies go out through ``tracker.web.bodies`` (gzipped, revalidated by ETag); the app keeps them
+(``WebCaches.read_bodies``).
 """
 
 from __future__ import annotations
@@ -10,14 +11,8 @@ from typing import Any
 
 from flask import Response, jsonify
 
-from tracker.web import read_session
-from tracker.web.bodies import make_body, send_body
-from tracker.web.cache import LRU, data_version
-
-#: Serialised (and gzipped) timeline documents, ~1 MB at 1M statements, per (narrative, data version).
-timeline_bodies = LRU(64)
-#: Other read answers that depend on the data alone (narrative listings and details), per data version.
-read_bodies = LRU(512)
+from tracker.web.bodies import Body, make_body, send_body
+from tracker.web.context import data_version, read_session, state
 
 
 def cached_json(key: Hashable, make: Callable[[], Any]) -> Response:
@@ -27,5 +22,5 @@ def cached_json(key: Hashable, make: Callable[[], Any]) -> Response:
     request's reading snapshot. An error raised by ``make`` (e.g. 404) is raised, never cached.
     """
     version = data_version(read_session())
-    body = read_bodies.get((key, version), lambda: make_body(jsonify(make()).get_data()))
+    body: Body = state().caches.read_bodies.get((key, version), lambda: make_body(jsonify(make()).get_data()))
     return send_body(body, "application/json")

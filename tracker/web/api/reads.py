@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from flask import jsonify, request
 
-from tracker import accounts, queries
-from tracker.models import ACTOR_KINDS, NARRATIVE_STATUSES
-from tracker.web import read_session, state
+from tracker.service import accounts
+from tracker.service import actors as actor_cases
+from tracker.service import narratives as narrative_cases
+from tracker.service import statements as statement_cases
+from tracker.vocabulary import ACTOR_KINDS, NARRATIVE_STATUSES
 from tracker.web.api.args import (
     arg_bool,
     arg_choice,
@@ -26,12 +27,13 @@ from tracker.web.api.args import (
     page,
     time_key,
 )
-from tracker.web.api.blueprint import ID, bp, model_name, not_found
-from tracker.web.api.cached import cached_json, timeline_bodies
+from tracker.web.api.blueprint import ID, bp, not_found
+from tracker.web.api.cached import cached_json
 from tracker.web.auth import access, current_user
 from tracker.web.bodies import send_body
+from tracker.web.context import read_session, state
 from tracker.web.errors import ApiError
-from tracker.web.similarity import snapshot
+from tracker.web.similarity import vectors
 from tracker.web.timelines import timeline_body
 
 
@@ -55,12 +57,13 @@ def whoami() -> Any:
 @access("read")
 def narratives() -> Any:
     limit = limit_arg()
-    args = {"status": arg_choice("status", NARRATIVE_STATUSES), "country": arg_str("country", max_len=8),
-            "actor": arg_int("actor"), "since": arg_time("since"), "until": arg_time("until", end_of_day=True),
-            "q": arg_str("q"), "after": decode_cursor("time")}
+    status = arg_choice("status", NARRATIVE_STATUSES)
+    flt = narrative_cases.StatementFilter(country=arg_str("country", max_len=8), actor_id=arg_int("actor"),
+                                     since=arg_time("since"), until=arg_time("until", end_of_day=True), q=arg_str("q"))
+    after = decode_cursor("time")
 
     def make() -> Any:
-        items = queries.search_narratives(read_session(), limit=limit + 1, **args)
+        items = narrative_cases.list_narratives(read_session(), flt, status=status, limit=limit + 1, after=after)
         return page(items, limit, time_key("last_seen_at"))
 
     return cached_json(("narratives", request.query_string), make)
@@ -70,7 +73,7 @@ def narratives() -> Any:
 @access("read")
 def narrative(narrative_id: int) -> Any:
     def make() -> Any:
-        detail = queries.narrative_detail(read_session(), narrative_id)
+        detail = narrative_cases.detail(read_session(), narrative_id)
         if detail is None:
             raise not_found("narrative", narrative_id)
         return detail
@@ -81,10 +84,9 @@ def narrative(narrative_id: int) -> Any:
 @bp.get(f"/narratives/<{ID}:narrative_id>/timeline")
 @access("read")
 def narrative_timeline(narrative_id: int) -> Any:
-    from tracker.analysis.timeline import limit_edges
-
     edges = edge_limit_arg()
-    body = timeline_body(timeline_bodies, narrative_id, edges, lambda doc: jsonify(limit_edges(doc, edges)).get_data())
+    body = timeline_body(state().caches.timeline_bodies, narrative_id, edges,
+                         lambda doc: jsonify(narrative_cases.limit_edges(doc, edges)).get_data())
     if body is None:
         raise not_found("narrative", narrative_id)
     return send_body(body, "application/json")
@@ -95,14 +97,15 @@ def narrative_timeline(narrative_id: int) -> Any:
 def statements() -> Any:
     limit = limit_arg()
     narrative_id = arg_int("narrative")
-    state_filter = arg_choice("state", queries.STATEMENT_STATES)
+    state_filter = arg_choice("state", statement_cases.STATEMENT_STATES)
     if narrative_id is not None and state_filter == "unassigned":
         raise ApiError(400, "state=unassigned cannot be combined with narrative", field="state")
-    items = queries.list_statements(
-        read_session(), narrative=narrative_id, actor=arg_int("actor"), country=arg_str("country", max_len=8),
-        language=arg_str("language", max_len=12), since=arg_time("since"),
-        until=arg_time("until", end_of_day=True), q=arg_str("q"), state=state_filter, limit=limit + 1,
-        after=decode_cursor("time"))
+    flt = statement_cases.StatementFilter(
+        narrative_id=narrative_id, actor_id=arg_int("actor"), country=arg_str("country", max_len=8),
+        language=arg_str("language", max_len=12), since=arg_time("since"), until=arg_time("until", end_of_day=True),
+        q=arg_str("q"))
+    items = statement_cases.list_statements(read_session(), flt, state=state_filter, limit=limit + 1,
+                                       after=decode_cursor("time"))
     return jsonify(page(items, limit, time_key("published_at")))
 
 
@@ -110,21 +113,11 @@ def statements() -> Any:
 @access("read")
 def statement(statement_id: int) -> Any:
     session = read_session()
-    detail = queries.api_statement_detail(session, statement_id)
+    limit = arg_int("similar", lo=0, hi=50, default=10) or 0
+    detail = statement_cases.detail_with_similar(session, state().workspace.model, statement_id, limit=limit,
+                                                 vectors=vectors(session))
     if detail is None:
         raise not_found("statement", statement_id)
-    limit = arg_int("similar", lo=0, hi=50, default=10) or 0
-    models = queries.embedding_models(session, statement_id)
-    chosen = model_name() if model_name() in models else (models[0] if models else None)
-    similar: list[dict[str, Any]] = []
-    if chosen is not None and limit:
-        index = snapshot(session, chosen)
-        vector = index.vector_of(statement_id)
-        hits = index.nearest(vector, limit, exclude=statement_id) if vector is not None else []
-        rows = queries.statements_by_id(session, [sid for sid, _ in hits])
-        similar = [{"score": score, "statement": rows[sid]} for sid, score in hits if sid in rows]
-    detail["similar_model"] = chosen
-    detail["similar"] = similar
     return jsonify(detail)
 
 
@@ -135,30 +128,26 @@ def search() -> Any:
     if q is None:
         raise ApiError(400, "q (the text to search for) is required", field="q")
     limit = arg_int("limit", lo=1, hi=50, default=10) or 10
-    embedder = state().embedder
-    vector = np.asarray(embedder.embed([q])[0], dtype=np.float32)
-    norm = float(np.linalg.norm(vector)) or 1.0
     session = read_session()
-    hits = snapshot(session, embedder.name).nearest(vector / norm, limit)
-    rows = queries.statements_by_id(session, [sid for sid, _ in hits])
-    return jsonify({"query": q, "model": embedder.name,
-                    "items": [{"score": score, "statement": rows[sid]} for sid, score in hits if sid in rows]})
+    embedder = state().embedder
+    hits = statement_cases.semantic_search(session, embedder, q, limit=limit, vectors=vectors(session))
+    return jsonify({"query": q, "model": embedder.name, "items": hits})
 
 
 @bp.get("/actors")
 @access("read")
 def actors() -> Any:
     limit = limit_arg()
-    items = queries.list_actors(read_session(), q=arg_str("q"), kind=arg_choice("kind", ACTOR_KINDS),
-                                country=arg_str("country", max_len=8), outlet=arg_bool("outlet"),
-                                limit=limit + 1, after=decode_cursor("name"))
+    items = actor_cases.list_actors(read_session(), q=arg_str("q"), kind=arg_choice("kind", ACTOR_KINDS),
+                               country=arg_str("country", max_len=8), outlet=arg_bool("outlet"),
+                               limit=limit + 1, after=decode_cursor("name"))
     return jsonify(page(items, limit, lambda a: [a["name"], a["id"]]))
 
 
 @bp.get(f"/actors/<{ID}:actor_id>")
 @access("read")
 def actor(actor_id: int) -> Any:
-    detail = queries.actor_detail(read_session(), actor_id)
+    detail = actor_cases.actor_detail(read_session(), actor_id)
     if detail is None:
         raise not_found("actor", actor_id)
     return jsonify(detail)

@@ -1,4 +1,5 @@
-"""Feed the timeline analysis from the database: one narrative's statements as ``TimelineEvent``s.
+"""A narrative's timeline document from the database: its statements as ``TimelineEvent``s, fed to the
+(pure) analysis in ``tracker.analysis.timeline``.
 
 "Now" for burst flags is the newest statement in the database (never later than the clock): an
 archive of 2020-2022 statements is judged as of its last day, a live feed as of today.
@@ -6,6 +7,7 @@ archive of 2020-2022 statements is judged as of its last day, a live feed as of 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,19 +17,21 @@ from sqlalchemy.orm import Session, aliased
 from tracker.analysis.timeline import TimelineEvent, build_timeline
 from tracker.config import Config
 from tracker.models import Actor, Assignment, Narrative, Statement
-from tracker.queries import CURRENT, narrative_summary
+from tracker.queries.rows import narrative_summary
+from tracker.vocabulary import CURRENT_STATES
 
 
 def narrative_events(session: Session, narrative_id: int) -> list[TimelineEvent]:
     speaker, outlet = aliased(Actor), aliased(Actor)
-    rows = session.execute(
+    # Any: the outer joins leave speaker and outlet columns None, which the column types do not say.
+    rows: Sequence[Any] = session.execute(
         select(Statement.id, Statement.external_id, Statement.published_at, Statement.country, Statement.text,
                speaker.id, speaker.name, speaker.kind, speaker.country, outlet.id, outlet.name, outlet.kind,
                outlet.country)
         .join(Assignment, Assignment.statement_id == Statement.id)
         .outerjoin(speaker, speaker.id == Statement.speaker_id)
         .outerjoin(outlet, outlet.id == Statement.outlet_id)
-        .where(Assignment.narrative_id == narrative_id, Assignment.state.in_(CURRENT))
+        .where(Assignment.narrative_id == narrative_id, Assignment.state.in_(CURRENT_STATES))
     ).all()
     events = []
     for (sid, ext, published, country, text, sp_id, sp_name, sp_kind, sp_country, ou_id, ou_name, ou_kind,

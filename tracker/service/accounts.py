@@ -1,0 +1,61 @@
+"""Accounts: users and roles, API tokens, signing in and out, and the audit log admins read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tracker import accounts
+from tracker.accounts import SignIn, role_rank, user_for_session, user_for_token, user_view
+from tracker.errors import Refused
+from tracker.models import User
+from tracker.queries import list_audit
+from tracker.queries.listing import by_name_or_id
+from tracker.service.workspace import Workspace
+
+__all__ = ["SignIn", "add_user", "edit_user", "issue_token", "list_audit", "list_users", "role_rank", "sign_in",
+           "sign_out", "user_for_session", "user_for_token", "user_view"]
+
+
+def add_user(ws: Workspace, by: User | None, name: str, role: str, password: str | None) -> dict[str, Any]:
+    """A new user (token-only when ``password`` is None), with its audit row."""
+    with ws.db.transaction() as tx:
+        return user_view(accounts.create_user(tx, name, role, password, ws.config.auth, by=by))
+
+
+def edit_user(ws: Workspace, by: User | None, user_id: int, *, role: str | None = None, disabled: bool | None = None,
+              password: str | None = None) -> dict[str, Any]:
+    """Change a user's role, disabled flag or password; the last active admin stays an admin."""
+    with ws.db.transaction() as tx:
+        user = tx.get(User, user_id)
+        if user is None:
+            raise Refused(f"user {user_id} does not exist", kind="not_found")
+        accounts.update_user(tx, user, ws.config.auth, role=role, disabled=disabled, password=password, by=by)
+        return user_view(user)
+
+
+def issue_token(ws: Workspace, by: User | None, name: str, *, label: str | None = None) -> str:
+    """A new API token for the user called ``name`` (shown once; only its hash is kept)."""
+    with ws.db.transaction() as tx:
+        user = accounts.get_user(tx, name)
+        if user is None:
+            raise Refused(f"no user called {name!r}", kind="not_found", field="name")
+        return accounts.issue_token(tx, user, label=label, by=by)
+
+
+def list_users(session: Session, *, limit: int | None = None, after_id: int | None = None) -> list[dict[str, Any]]:
+    """Users by name, or in id order after ``after_id`` when paging (``limit``)."""
+    return by_name_or_id(session, User, user_view, limit=limit, after_id=after_id)
+
+
+def sign_in(ws: Workspace, name: str, password: str, address: str | None) -> SignIn:
+    """Check a name and password (throttled per account and address); on success a new web session."""
+    with ws.db.transaction() as tx:
+        return accounts.sign_in(tx, name, password, address, ws.config.auth)
+
+
+def sign_out(ws: Workspace, session_id: str) -> None:
+    """End one web session on the server, so its cookie opens nothing any more."""
+    with ws.db.transaction() as tx:
+        accounts.end_session(tx, session_id)

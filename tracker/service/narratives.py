@@ -1,0 +1,125 @@
+"""Narratives: the listing every face shows, one narrative and its timeline, and researchers' edits
+(seed, rename and describe, change status, merge, split).
+
+Each edit runs in one transaction with its history and audit row; merges and splits then refresh
+the narratives' keywords and centroids in the current embedding model's space.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tracker import queries
+from tracker.analysis.spread import detect_bursts, to_utc
+from tracker.analysis.timeline import DEFAULT_EDGE_LIMIT, limit_edges
+from tracker.config import Config, TimelineConfig
+from tracker.errors import Refused
+from tracker.models import Narrative, Statement, User
+from tracker.narratives import manage
+from tracker.narratives.assign import AssignReport
+from tracker.narratives.refresh import refresh_narratives
+from tracker.narratives.seeds import add_seeded_narrative
+from tracker.narratives.tags import tag_statement
+from tracker.queries import (
+    StatementFilter,
+    list_narratives,
+    narrative_dates,
+    narrative_labels,
+    narrative_statements,
+)
+from tracker.service.workspace import Workspace
+
+__all__ = ["DEFAULT_EDGE_LIMIT", "Seeded", "StatementFilter", "burst_flags", "data_span", "detail", "edit",
+           "limit_edges", "list_narratives", "merge", "narrative_dates", "narrative_labels", "narrative_statements", "seed",
+           "seed_from_statement", "split", "timeline"]
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """A new seeded narrative and what it pulled in: statements joined and suggested."""
+
+    narrative_id: int
+    report: AssignReport
+    audit_id: int | None = None  # of the statement it was seeded from, confirmed in it
+
+
+def detail(session: Session, narrative_id: int) -> dict[str, Any] | None:
+    return queries.narrative_detail(session, narrative_id)
+
+
+def timeline(session: Session, config: Config, narrative_id: int) -> dict[str, Any] | None:
+    """The narrative's timeline document (who first, who followed, how fast, where); None when there is
+    no such narrative. ``limit_edges`` keeps the heaviest actor edges of it for sending."""
+    return queries.narrative_timeline(session, narrative_id, config)
+
+
+def data_span(session: Session) -> tuple[datetime | None, datetime]:
+    """The first statement's time (None without dated statements) and "now" as the data sees it."""
+    first = session.scalar(select(func.min(Statement.published_at)))
+    return (to_utc(first) if first else None), to_utc(queries.data_now(session))
+
+
+def burst_flags(dates: list[datetime], now: datetime, cfg: TimelineConfig) -> frozenset[str]:
+    """Emerging, surging, resurgent or dormant, for a narrative's statement dates as of ``now``."""
+    return detect_bursts(dates, now=now, dormant_days=cfg.dormant_days, emerging_days=cfg.recent_days).flags
+
+
+def seed(ws: Workspace, user: User | None, label: str, description: str | None, examples: list[str]) -> Seeded:
+    """A researcher-defined narrative from a label and examples; the statements that match join it."""
+    nid, report = add_seeded_narrative(ws.db, ws.config.narratives, ws.embedder, label, description, examples,
+                                       user=user)
+    return Seeded(nid, report)
+
+
+def seed_from_statement(ws: Workspace, user: User | None, statement_id: int, label: str,
+                        description: str | None = None) -> Seeded:
+    """A seeded narrative with one statement as its example, and that statement confirmed in it."""
+    with ws.db.reader() as session:
+        text = session.scalar(select(Statement.text).where(Statement.id == statement_id))
+    if text is None:
+        raise Refused(f"statement {statement_id} does not exist", kind="not_found", field="statement_id")
+    seeded = seed(ws, user, label, description, [text])
+    with ws.db.transaction() as tx:
+        audit_id = tag_statement(tx, statement_id, "confirm", seeded.narrative_id, user=user)["audit_id"]
+    return Seeded(seeded.narrative_id, seeded.report, audit_id)
+
+
+def edit(ws: Workspace, user: User | None, narrative_id: int, *, label: str | None = None,
+         description: str | None = None, status: str | None = None) -> dict[str, Any]:
+    """Rename, describe or change the status; returns the narrative as it now stands (read in the same
+    transaction, so a failure to read it undoes the edit too)."""
+    with ws.db.transaction() as tx:
+        manage.update_narrative(tx, narrative_id, label=label, description=description, status=status, user=user)
+        found = queries.narrative_detail(tx, narrative_id)
+        assert found is not None
+        return found
+
+
+def merge(ws: Workspace, user: User | None, narrative_id: int, into: int) -> int:
+    """Fold a narrative into another; returns the id that remains."""
+    with ws.db.transaction() as tx:
+        kept = manage.merge_narratives(tx, narrative_id, into, user=user).id
+    _refresh(ws, {kept})
+    return kept
+
+
+def split(ws: Workspace, user: User | None, narrative_id: int, statement_ids: list[int], label: str) -> int:
+    """Move some statements of a narrative into a new one called ``label``; returns the new id."""
+    with ws.db.transaction() as tx:
+        new_id = manage.split_narrative(tx, narrative_id, statement_ids, label, user=user).id
+    _refresh(ws, {narrative_id, new_id})
+    return new_id
+
+
+def _refresh(ws: Workspace, ids: set[int]) -> None:
+    """Keywords, representatives and centroids after a merge or split, outside the edit's transaction,
+    in the narratives' own models (the current model when they name none)."""
+    with ws.db.reader() as session:
+        models = {m for m in session.scalars(select(Narrative.model).where(Narrative.id.in_(ids))) if m}
+    for model in sorted(models or {ws.model}):
+        refresh_narratives(ws.db, ws.config.narratives, model, ids)
