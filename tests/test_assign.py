@@ -114,7 +114,7 @@ def test_each_tag_writes_one_audit_row_and_restore_undoes_it(db: Database, confi
     with db.reader() as session:
         audit = session.get(AuditEvent, result["audit_id"])
         assert audit is not None and audit.action == f"statement.{action}"
-        assert audit.old == {"assignments": before}
+        assert audit.old == {"assignments": before, "off_topic": False}
     with db.transaction() as session:
         restore(session, sid, before)
     assert rows_of(db, sid) == {home[0]: ("assigned", "discovery")}
@@ -172,3 +172,21 @@ def test_sizes_and_activity_dates_grow_with_joined_statements_as_a_recount_would
         grown = session.get(Narrative, home[0])
         assert grown is not None and grown.size == 9
         assert (grown.first_seen_at.year, grown.last_seen_at.year) == (2019, 2030)  # type: ignore[union-attr]
+
+
+def test_a_dismissed_statement_leaves_its_narrative_the_pool_and_discovery_and_undo_brings_it_back(
+    db: Database, config: Config
+) -> None:
+    g, home = setup_four(db, config)
+    sid = g[0][0]
+    with db.transaction() as session:
+        before = snapshot(session, sid)
+        result = tag_statement(session, sid, "dismiss")
+    assert result["off_topic"] is True and rows_of(db, sid) == {}
+    assert sid not in jobs.unassigned_pool(db)
+    discover(db, narratives_cfg(config), MODEL)  # re-clustering leaves it out
+    assert rows_of(db, sid) == {}
+    with db.transaction() as session:
+        restore(session, sid, before, off_topic=False)
+        assert session.get(Statement, sid).off_topic is False  # type: ignore[union-attr]
+    assert rows_of(db, sid) == {home[0]: ("assigned", "discovery")}

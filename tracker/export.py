@@ -19,10 +19,11 @@ from tracker.queries.rows import narrative_summary
 
 STATEMENT_COLUMNS = (
     "statement_id", "external_id", "published_at", "actor", "actor_kind", "outlet", "country", "language",
-    "title", "text", "url", "narrative_id", "narrative_label", "assignment", "score",
+    "title", "text", "url", "narrative_id", "narrative_label", "narrative_triage", "assignment", "score",
+    "off_topic",
 )
 NARRATIVE_COLUMNS = (
-    "narrative_id", "label", "description", "status", "origin", "size", "keywords", "first_seen_at",
+    "narrative_id", "label", "description", "status", "triage", "origin", "size", "keywords", "first_seen_at",
     "last_seen_at", "representative_ids",
 )
 #: A timeline document's events as CSV rows (``tracker timeline --format csv`` and the page's download).
@@ -53,19 +54,19 @@ def statement_rows(session: Session, chunk: int = 5000) -> Iterator[dict[str, An
         if not rows:
             return
         ids = [r[0].id for r in rows]
-        best: dict[int, tuple[int | None, str, float | None, str | None]] = {}
-        for sid, nid, state, score, label in session.execute(
+        best: dict[int, tuple[int | None, str, float | None, str | None, str | None]] = {}
+        for sid, nid, state, score, label, triage in session.execute(
             select(Assignment.statement_id, Assignment.narrative_id, Assignment.state, Assignment.score,
-                   Narrative.label)
+                   Narrative.label, Narrative.triage)
             .join(Narrative, Narrative.id == Assignment.narrative_id)
             .where(Assignment.statement_id.in_(ids), Assignment.state.in_(tuple(_RANK)))
         ):
             key = (_RANK[state], -(score or 0.0))
             held = best.get(sid)
             if held is None or key < (_RANK[held[1]], -(held[2] or 0.0)):
-                best[sid] = (nid, state, score, label)
+                best[sid] = (nid, state, score, label, triage)
         for st, speaker_name, speaker_kind, outlet_name in rows:
-            home, home_state, home_score, home_label = best.get(st.id) or (None, "none", None, None)
+            home, home_state, home_score, home_label, home_triage = best.get(st.id) or (None, "none", None, None, None)
             yield {
                 "statement_id": st.id,
                 "external_id": st.external_id,
@@ -80,8 +81,10 @@ def statement_rows(session: Session, chunk: int = 5000) -> Iterator[dict[str, An
                 "url": st.url,
                 "narrative_id": home,
                 "narrative_label": home_label,
+                "narrative_triage": home_triage,
                 "assignment": home_state,
                 "score": None if home_score is None else round(float(home_score), 4),
+                "off_topic": st.off_topic,
             }
         last = ids[-1]
 

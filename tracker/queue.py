@@ -1,11 +1,15 @@
 """The researchers' tagging queue: which statements need a decision, in what order, with which choices.
 
-Statements with suggested assignments come first, the one whose best suggestion is closest to the
-*auto* threshold first (the cheapest decisions that teach the most), then statements nobody has
-placed yet. A statement with a current narrative, or one a researcher already rejected everywhere
-it was suggested, has left the queue. Each item carries up to nine numbered candidate narratives:
-its suggestions by score, then the nearest live narratives by centroid cosine, never one it was
-rejected from. Read-only: decisions go through :func:`tracker.narratives.tags.tag_statement`.
+Statements with suggestions come first: those suggested for a *tracked* narrative before those
+suggested only for candidates, and within each, the one whose best suggestion is closest to the
+*auto* level first (the cheapest decisions that teach the most); then statements nobody has placed
+yet. A statement with a current narrative, one a researcher dismissed as about no narrative, one
+suggested only for narratives marked "not a narrative", or one already rejected everywhere it was
+suggested, has left the queue. Each item carries up to nine numbered candidate narratives: its
+suggestions, then the live narratives it scores highest on, never one it was rejected from nor one
+marked "not a narrative"; a candidate scoring below the suggest level is flagged ``below`` so the page
+asks before accepting it. Scores are levels (narratives.calibration). Read-only: decisions go
+through :func:`tracker.narratives.tags.tag_statement`.
 """
 
 from __future__ import annotations
@@ -15,13 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from tracker.config import NarrativesConfig
 from tracker.models import Actor, Assignment, Narrative, Statement
-from tracker.narratives.assign import load_centroids
-from tracker.narratives.vectors import load_vectors
+from tracker.narratives.assign import load_means
+from tracker.narratives.vectors import current_scale, load_vectors
 from tracker.vocabulary import CURRENT_STATES, LIVE_STATUSES, TAGGED_STATES
 
 log = logging.getLogger(__name__)
@@ -49,31 +53,41 @@ def _has_current() -> Any:
     return exists().where(cur.statement_id == Statement.id, cur.state.in_(CURRENT_STATES))
 
 
+def _open_narrative() -> Any:
+    """A narrative suggestions may point to: live, and not marked "not a narrative"."""
+    return and_(Narrative.status.in_(LIVE_STATUSES), Narrative.triage != "not_narrative")
+
+
 def _suggested_query(cfg: NarrativesConfig) -> Any:
-    """(statement id, gap to the auto threshold) for statements waiting on suggestions."""
+    """(statement id, tier, gap to the auto level) for statements waiting on suggestions; tier 0 when
+    one of them is for a tracked narrative."""
     best = func.max(Assignment.score)
     gap = func.abs(cfg.auto_level - func.coalesce(best, 0.0))
-    return (select(Assignment.statement_id.label("sid"), gap.label("gap"))
+    tier = func.min(case((Narrative.triage == "tracked", 0), else_=1))
+    return (select(Assignment.statement_id.label("sid"), tier.label("tier"), gap.label("gap"))
             .join(Statement, Statement.id == Assignment.statement_id)
-            .where(Assignment.state == "suggested", ~_has_current())
+            .join(Narrative, Narrative.id == Assignment.narrative_id)
+            .where(Assignment.state == "suggested", ~_has_current(), _open_narrative(),
+                   Statement.off_topic.is_(False))
             .group_by(Assignment.statement_id))
 
 
 def _unassigned_query() -> Any:
-    """Statements with no assignment row at all: never placed, never suggested, never decided."""
-    return select(Statement.id).where(~exists().where(Assignment.statement_id == Statement.id))
+    """Statements with no assignment row at all (never placed, suggested or decided), not dismissed."""
+    return select(Statement.id).where(~exists().where(Assignment.statement_id == Statement.id),
+                                      Statement.off_topic.is_(False))
 
 
-def parse_key(key: str | None) -> tuple[str, float, int] | None:
-    """``"s:<gap>:<id>"`` or ``"u:<id>"`` -> (part, gap, id); anything malformed starts from the top."""
+def parse_key(key: str | None) -> tuple[str, int, float, int] | None:
+    """``"s:<tier>:<gap>:<id>"`` or ``"u:<id>"`` -> (part, tier, gap, id); anything malformed starts over."""
     if not key:
         return None
     parts = key.split(":")
     try:
-        if parts[0] == "s" and len(parts) == 3:
-            return ("s", float(parts[1]), int(parts[2]))
+        if parts[0] == "s" and len(parts) == 4:
+            return ("s", int(parts[1]), float(parts[2]), int(parts[3]))
         if parts[0] == "u" and len(parts) == 2:
-            return ("u", 0.0, int(parts[1]))
+            return ("u", 0, 0.0, int(parts[1]))
     except ValueError:
         return None
     return None
@@ -86,26 +100,30 @@ def queue_positions(session: Session, cfg: NarrativesConfig, *, limit: int = 25,
     pos = parse_key(after)
     if pos is None or pos[0] == "s":
         sub = _suggested_query(cfg).subquery()
-        query = select(sub.c.sid, sub.c.gap)
+        query = select(sub.c.sid, sub.c.tier, sub.c.gap)
         if pos is not None:
-            query = query.where((sub.c.gap > pos[1]) | and_(sub.c.gap == pos[1], sub.c.sid > pos[2]))
-        for sid, gap in session.execute(query.order_by(sub.c.gap, sub.c.sid).limit(limit)):
-            out.append((int(sid), "suggested", f"s:{float(gap)!r}:{int(sid)}"))
+            _, tier, gap, sid = pos
+            query = query.where((sub.c.tier > tier) | and_(sub.c.tier == tier, sub.c.gap > gap)
+                                | and_(sub.c.tier == tier, sub.c.gap == gap, sub.c.sid > sid))
+        for sid, tier, gap in session.execute(query.order_by(sub.c.tier, sub.c.gap, sub.c.sid).limit(limit)):
+            out.append((int(sid), "suggested", f"s:{int(tier)}:{float(gap)!r}:{int(sid)}"))
     if len(out) < limit:
         query = _unassigned_query()
         if pos is not None and pos[0] == "u":
-            query = query.where(Statement.id < pos[2])
+            query = query.where(Statement.id < pos[3])
         for sid in session.scalars(query.order_by(Statement.id.desc()).limit(limit - len(out))):
             out.append((int(sid), "unassigned", f"u:{int(sid)}"))
     return out
 
 
 def queue_counts(session: Session, cfg: NarrativesConfig) -> dict[str, int]:
-    """How many statements wait in the queue, and how many researchers have decided on."""
+    """How many statements wait in the queue, and how many researchers have decided on (tagged or
+    dismissed): the numbers the page shows, read with the same rules as the queue itself."""
     suggested = session.scalar(select(func.count()).select_from(_suggested_query(cfg).subquery())) or 0
     unassigned = session.scalar(select(func.count()).select_from(_unassigned_query().subquery())) or 0
-    done = session.scalar(select(func.count(func.distinct(Assignment.statement_id))).where(
-        Assignment.method == "manual", Assignment.state.in_(TAGGED_STATES))) or 0
+    tagged = exists().where(Assignment.statement_id == Statement.id, Assignment.method == "manual",
+                            Assignment.state.in_(TAGGED_STATES))
+    done = session.scalar(select(func.count(Statement.id)).where(tagged | Statement.off_topic.is_(True))) or 0
     return {"remaining": int(suggested) + int(unassigned), "suggested": int(suggested),
             "unassigned": int(unassigned), "done": int(done)}
 
@@ -124,7 +142,7 @@ def _statement_rows(session: Session, ids: list[int]) -> dict[int, dict[str, Any
 
 
 def describe(session: Session, cfg: NarrativesConfig, model: str, positions: list[tuple[int, str, str]],
-             *, centroids: tuple[np.ndarray, np.ndarray] | None = None) -> list[QueueItem]:
+             *, means: tuple[np.ndarray, np.ndarray] | None = None) -> list[QueueItem]:
     """Queue items for the given positions: statement, current narrative and numbered candidates."""
     ids = [p[0] for p in positions]
     if not ids:
@@ -133,45 +151,60 @@ def describe(session: Session, cfg: NarrativesConfig, model: str, positions: lis
     rows: dict[int, list[Assignment]] = {i: [] for i in ids}
     for a in session.scalars(select(Assignment).where(Assignment.statement_id.in_(ids))):
         rows[a.statement_id].append(a)
-    live = {nid: label for nid, label in session.execute(
-        select(Narrative.id, Narrative.label).where(Narrative.status.in_(LIVE_STATUSES)))}
-    nids, C = centroids if centroids is not None else load_centroids(session, model)
-    vec_ids, X = load_vectors(session, model, ids)
-    sims: dict[int, np.ndarray] = {}
-    if len(nids) and len(vec_ids) and C.shape[1] == X.shape[1]:
-        scores = X @ C.T
-        sims = {int(s): scores[i] for i, s in enumerate(vec_ids.tolist())}
+    live = {nid: (label, triage) for nid, label, triage in session.execute(
+        select(Narrative.id, Narrative.label, Narrative.triage).where(Narrative.status.in_(LIVE_STATUSES)))}
+    levels = _levels(session, cfg, model, ids, means)
     items = []
     for sid, kind, key in positions:
-        if sid not in statements:
-            continue
-        mine = rows[sid]
-        rejected = {a.narrative_id for a in mine if a.state == "rejected"}
-        current_row = next((a for a in mine if a.state in CURRENT_STATES), None)
-        current = None
-        if current_row is not None:
-            current = {"id": current_row.narrative_id, "label": live.get(current_row.narrative_id, ""),
-                       "state": current_row.state, "score": _round(current_row.score)}
-        cands: list[dict[str, Any]] = []
-        seen = set(rejected)
-        for a in sorted((a for a in mine if a.state == "suggested"), key=lambda a: -(a.score or 0.0)):
-            if a.narrative_id in live and a.narrative_id not in seen:
-                cands.append({"id": a.narrative_id, "label": live[a.narrative_id], "score": _round(a.score),
-                              "suggested": True})
-                seen.add(a.narrative_id)
-        if sid in sims and len(cands) < MAX_CANDIDATES:
-            for j in np.argsort(-sims[sid], kind="stable"):
-                nid = int(nids[j])
-                if nid in seen or nid not in live:
-                    continue
-                cands.append({"id": nid, "label": live[nid], "score": _round(float(sims[sid][j])),
-                              "suggested": False})
-                seen.add(nid)
-                if len(cands) >= MAX_CANDIDATES:
-                    break
-        items.append(QueueItem(statement=statements[sid], kind=kind, key=key, current=current,
-                               candidates=cands[:MAX_CANDIDATES]))
+        if sid in statements:
+            items.append(QueueItem(statement=statements[sid], kind=kind, key=key,
+                                   current=_current(rows[sid], live), candidates=_candidates(
+                                       rows[sid], live, levels.get(sid), cfg)))
     return items
+
+
+def _levels(session: Session, cfg: NarrativesConfig, model: str, ids: list[int],
+            means: tuple[np.ndarray, np.ndarray] | None) -> dict[int, list[tuple[int, float]]]:
+    """statement -> (narrative, level) for every live narrative, best first."""
+    nids, M = means if means is not None else load_means(session, model)
+    scale = current_scale(session, model, cfg)
+    vec_ids, X = load_vectors(session, model, ids, scale=scale)
+    if not len(nids) or not len(vec_ids) or M.shape[1] != X.shape[1]:
+        return {}
+    scores = scale.level(X @ M.T)
+    out: dict[int, list[tuple[int, float]]] = {}
+    for i, s in enumerate(vec_ids.tolist()):
+        order = np.argsort(-scores[i], kind="stable")
+        out[int(s)] = [(int(nids[j]), float(scores[i][j])) for j in order]
+    return out
+
+
+def _current(mine: list[Assignment], live: dict[int, tuple[str, str]]) -> dict[str, Any] | None:
+    row = next((a for a in mine if a.state in CURRENT_STATES), None)
+    if row is None:
+        return None
+    return {"id": row.narrative_id, "label": live.get(row.narrative_id, ("", ""))[0], "state": row.state,
+            "score": _round(row.score)}
+
+
+def _candidates(mine: list[Assignment], live: dict[int, tuple[str, str]], levels: list[tuple[int, float]] | None,
+                cfg: NarrativesConfig) -> list[dict[str, Any]]:
+    """Suggestions by score, then the narratives the statement scores highest on; never rejected ones
+    nor ones marked "not a narrative"."""
+    seen = {a.narrative_id for a in mine if a.state == "rejected"}
+    seen |= {nid for nid, (_, triage) in live.items() if triage == "not_narrative"}
+    ranked = [(a.narrative_id, a.score, True) for a in sorted(
+        (a for a in mine if a.state == "suggested"), key=lambda a: -(a.score or 0.0))]
+    ranked += [(nid, level, False) for nid, level in (levels or [])]
+    out: list[dict[str, Any]] = []
+    for nid, score, suggested in ranked:
+        if nid in seen or nid not in live or len(out) >= MAX_CANDIDATES:
+            continue
+        seen.add(nid)
+        label, triage = live[nid]
+        out.append({"id": nid, "label": label, "score": _round(score), "suggested": suggested,
+                    "tracked": triage == "tracked", "below": score is None or score < cfg.suggest_level})
+    return out
 
 
 def queue_page(session: Session, cfg: NarrativesConfig, model: str, *, limit: int = 25,

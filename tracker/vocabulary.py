@@ -17,6 +17,7 @@ NARRATIVE_ORIGINS = ("discovered", "seeded")
 # A researcher's verdict on a narrative, apart from its lifecycle status: discovered ones start as
 # candidates; tracked ones are followed; "not_narrative" marks routine news, sport, weather...
 TRIAGE_STATES = ("candidate", "tracked", "not_narrative")
+SHOWN_TRIAGE = ("tracked", "candidate")  # what lists show unless asked for the rest
 ASSIGNMENT_STATES = ("assigned", "suggested", "confirmed", "rejected")
 ASSIGNMENT_METHODS = ("discovery", "auto", "suggest", "manual", "seed")
 CURRENT_STATES = ("assigned", "confirmed")  # states that make a narrative the statement's own

@@ -16,17 +16,37 @@ def narratives() -> None:
     """List, show and define narratives."""
 
 
+TRIAGE_HELP = ("shown: tracked narratives and candidates (the default); all; or tracked, candidate, "
+               "not_narrative (several joined with commas)")
+
+
 @narratives.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Include merged, retired and archived narratives.")
+@click.option("--triage", default="shown", show_default=True, help=TRIAGE_HELP)
 @pass_app
-def narratives_list(app: AppContext, show_all: bool) -> None:
-    """List narratives: id, status, size and label, most recently active first (as the dashboard and API)."""
+def narratives_list(app: AppContext, show_all: bool, triage: str) -> None:
+    """List narratives: id, status, triage, size and label, most recently active first (as the dashboard
+    and API)."""
     from tracker.service import narratives as service
 
+    states = refusals_as_errors(lambda: service.triage_filter(triage))
     with app.ws.reader() as session:
-        rows = service.list_narratives(session, every_status=show_all, limit=None)
+        rows = service.list_narratives(session, every_status=show_all, triage=states, limit=None)
     for n in rows:
-        click.echo(f"{n['id']:>5} {n['status']:<9} {n['size']:>6}  {n['label']}")
+        click.echo(f"{n['id']:>5} {n['status']:<9} {n['triage']:<13} {n['size']:>6}  {n['label']}")
+
+
+@narratives.command("triage")
+@click.argument("narrative_id", type=int)
+@click.argument("state", type=click.Choice(["tracked", "candidate", "not_narrative"]))
+@pass_app
+def narratives_triage(app: AppContext, narrative_id: int, state: str) -> None:
+    """Mark a narrative tracked, a candidate, or not a narrative (routine news, sport, weather: its
+    statements then stay out of the tagging queue)."""
+    from tracker.service import narratives as service
+
+    found = refusals_as_errors(lambda: service.edit(app.ws, None, narrative_id, triage=state))
+    click.echo(f"{found['id']} {found['triage']}: {found['label']}")
 
 
 @narratives.command("add")

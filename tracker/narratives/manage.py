@@ -1,4 +1,4 @@
-"""Researchers' edits to narratives: rename, describe, change status, merge, split.
+"""Researchers' edits to narratives: rename, describe, change status, triage, merge, split.
 
 Each function works in the caller's transaction and writes the narrative's history
 (``NarrativeEvent``) and exactly one audit row, so a rolled-back edit leaves neither. Edited
@@ -17,7 +17,7 @@ from tracker import audit
 from tracker.errors import Refused
 from tracker.models import Assignment, Narrative, NarrativeEvent, User, utcnow
 from tracker.narratives.assign import recount
-from tracker.vocabulary import CURRENT_STATES, EDITABLE_STATUSES, LIVE_STATUSES
+from tracker.vocabulary import CURRENT_STATES, EDITABLE_STATUSES, LIVE_STATUSES, TRIAGE_STATES
 
 
 class ManageError(Refused):
@@ -45,9 +45,13 @@ def _event(session: Session, nid: int, kind: str, user: User | None, other: int 
 
 
 def update_narrative(session: Session, narrative_id: int, *, label: str | None = None,
-                     description: str | None = None, status: str | None = None,
+                     description: str | None = None, status: str | None = None, triage: str | None = None,
                      user: User | None = None) -> Narrative:
-    """Rename, describe or change the status of a narrative; unchanged values write nothing."""
+    """Rename, describe, change the status or the triage of a narrative; unchanged values write nothing.
+
+    Triage: a discovered narrative starts as a *candidate*; *tracked* ones are followed (and locked, so
+    re-clustering keeps them); *not_narrative* marks routine news, sport or weather, whose statements
+    then stay out of the tagging queue."""
     nar = _get(session, narrative_id)
     _editable(nar)
     old: dict[str, Any] = {}
@@ -76,6 +80,13 @@ def update_narrative(session: Session, narrative_id: int, *, label: str | None =
             old["status"], new["status"] = nar.status, status
             _event(session, nar.id, "status", user, detail={"old": nar.status, "new": status})
             nar.status = status
+    if triage is not None:
+        if triage not in TRIAGE_STATES:
+            raise ManageError(f"triage must be one of {', '.join(TRIAGE_STATES)}", field="triage")
+        if triage != nar.triage:
+            old["triage"], new["triage"] = nar.triage, triage
+            _event(session, nar.id, "triage", user, detail={"old": nar.triage, "new": triage})
+            nar.triage = triage
     if new:
         nar.locked = True
         nar.updated_at = utcnow()
@@ -117,6 +128,8 @@ def merge_narratives(session: Session, narrative_id: int, into_id: int, *, user:
     old_status = src.status
     src.status, src.merged_into_id, src.size = "merged", dst.id, 0
     dst.locked = True
+    if src.triage == "tracked":
+        dst.triage = "tracked"  # what a researcher followed stays followed under its new id
     _event(session, src.id, "merged_into", user, other=dst.id, detail={"statements": moved, "manual": True})
     _event(session, dst.id, "merged_from", user, other=src.id, detail={"statements": moved, "manual": True})
     recount(session, [dst.id])
@@ -147,7 +160,8 @@ def split_narrative(session: Session, narrative_id: int, statement_ids: Sequence
         raise ManageError("a split must leave statements behind; rename the narrative instead",
                           field="statement_ids")
     new = Narrative(label=label, status=src.status if src.status in LIVE_STATUSES else "active",
-                    origin=src.origin, locked=True, label_edited=True, model=src.model, centroid=src.centroid)
+                    origin=src.origin, locked=True, label_edited=True, model=src.model, centroid=src.centroid,
+                    cohesion=src.cohesion, triage="tracked")
     session.add(new)
     session.flush()
     for start in range(0, len(wanted), 500):

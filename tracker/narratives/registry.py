@@ -109,7 +109,7 @@ def neutralise(X: np.ndarray, languages: list[str | None], cfg: NarrativesConfig
 
 
 def _read_state(session: Session, model: str, cfg: NarrativesConfig, scale: Calibration | None) -> _State:
-    ids, X, languages = load_vectors_and_languages(session, model)
+    ids, X, languages = load_vectors_and_languages(session, model, topical=True)
     X, scale = neutralise(X, languages, cfg, scale)
     del languages
     current: dict[int, tuple[int, str]] = {}

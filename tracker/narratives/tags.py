@@ -1,4 +1,5 @@
-"""Researchers' tags: confirm, reject, reassign or clear a statement's narrative, and put a snapshot back.
+"""Researchers' tags: confirm, reject, reassign or clear a statement's narrative, or dismiss it as about
+no narrative at all; and put a snapshot back.
 
 Each change runs in the caller's transaction and writes its audit row there, with the statement's
 assignment rows before and after: what the audit keeps is exactly what an undo restores. A
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, true, update
 from sqlalchemy.orm import Session
 
 from tracker import audit
@@ -18,7 +19,7 @@ from tracker.models import Assignment, Narrative, Statement, User, utcnow
 from tracker.narratives.assign import recount
 from tracker.vocabulary import CURRENT_STATES, LIVE_STATUSES, OPEN_STATES
 
-TAG_ACTIONS = ("confirm", "reject", "reassign", "clear")
+TAG_ACTIONS = ("confirm", "reject", "reassign", "clear", "dismiss")
 BULK_ACTIONS = ("confirm", "reject")  # what "apply to similar" may do to many statements at once
 
 
@@ -45,16 +46,23 @@ def tag_statement(session: Session, statement_id: int, action: str, narrative_id
 
     confirm: the statement belongs to ``narrative_id`` (default: its current or best suggested one);
     reject: it does not (default: its current one) and never returns there automatically;
-    reassign: it belongs to ``narrative_id`` and not to its current one; clear: forget all decisions.
+    reassign: it belongs to ``narrative_id`` and not to its current one; clear: forget all decisions;
+    dismiss: it is about no narrative (routine news, sport, weather): its narrative and suggestions go,
+    and it stays out of the tagging queue, clustering and assignment. Any other decision takes a
+    dismissal back.
     """
     if action not in TAG_ACTIONS:
         raise TagError(f"action must be one of {', '.join(TAG_ACTIONS)}", field="action")
-    if session.get(Statement, statement_id) is None:
+    statement = session.get(Statement, statement_id)
+    if statement is None:
         raise TagError(f"statement {statement_id} does not exist", kind="not_found", field="statement_id")
     before = snapshot(session, statement_id)
+    was_off_topic = statement.off_topic
     current = next((r["narrative_id"] for r in before if r["state"] in CURRENT_STATES), None)
-    if action == "clear":
-        session.execute(delete(Assignment).where(Assignment.statement_id == statement_id))
+    statement.off_topic = action == "dismiss"
+    if action in ("clear", "dismiss"):
+        session.execute(delete(Assignment).where(Assignment.statement_id == statement_id,
+                                                 Assignment.state.in_(OPEN_STATES) if action == "dismiss" else true()))
     else:
         narrative_id = target = _target(session, before, action, narrative_id, current)
         if action == "reject":
@@ -66,10 +74,11 @@ def tag_statement(session: Session, statement_id: int, action: str, narrative_id
     after = snapshot(session, statement_id)
     recount(session, {r["narrative_id"] for r in before + after})
     event = audit.record(session, user, f"statement.{action}", "statement", statement_id,
-                         {"assignments": before}, {"assignments": after})
+                         {"assignments": before, "off_topic": was_off_topic},
+                         {"assignments": after, "off_topic": statement.off_topic})
     session.flush()
     return {"statement_id": statement_id, "action": action, "narrative_id": narrative_id,
-            "assignments": after, "audit_id": event.id}
+            "assignments": after, "off_topic": statement.off_topic, "audit_id": event.id}
 
 
 def _target(session: Session, before: list[dict[str, Any]], action: str, narrative_id: int | None,
@@ -115,9 +124,14 @@ def _confirm(session: Session, statement_id: int, narrative_id: int, before: lis
 
 
 def restore(session: Session, statement_id: int, rows: list[dict[str, Any]], *, user: User | None = None,
-            reason: str = "undo") -> dict[str, Any]:
-    """Put a statement's assignments back to a snapshot (the tagging queue's undo)."""
+            reason: str = "undo", off_topic: bool = False, undoes: int | None = None) -> dict[str, Any]:
+    """Put a statement's assignments (and its dismissal) back to a snapshot (the tagging queue's undo);
+    ``undoes`` names the decision's audit id, so a reloaded queue knows it was taken back."""
     before = snapshot(session, statement_id)
+    statement = session.get(Statement, statement_id)
+    was_off_topic = bool(statement and statement.off_topic)
+    if statement is not None:
+        statement.off_topic = off_topic
     session.execute(delete(Assignment).where(Assignment.statement_id == statement_id))
     session.flush()
     for r in rows:
@@ -125,7 +139,11 @@ def restore(session: Session, statement_id: int, rows: list[dict[str, Any]], *, 
                                method=r["method"], score=r.get("score"), user_id=r.get("user_id")))
     session.flush()
     recount(session, {r["narrative_id"] for r in before + rows})
+    new: dict[str, Any] = {"assignments": rows, "off_topic": off_topic}
+    if undoes is not None:
+        new["undoes"] = undoes
     event = audit.record(session, user, f"statement.{reason}", "statement", statement_id,
-                         {"assignments": before}, {"assignments": rows})
+                         {"assignments": before, "off_topic": was_off_topic}, new)
     session.flush()
-    return {"statement_id": statement_id, "assignments": snapshot(session, statement_id), "audit_id": event.id}
+    return {"statement_id": statement_id, "assignments": snapshot(session, statement_id), "off_topic": off_topic,
+            "audit_id": event.id}

@@ -32,14 +32,17 @@ def load_vectors(session: Session, model: str, statement_ids: Sequence[int] | No
     return ids, vectors
 
 
-def load_vectors_and_languages(session: Session, model: str, statement_ids: Sequence[int] | None = None
-                               ) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
-    """Like :func:`load_vectors` without neutralising, plus each statement's language."""
+def load_vectors_and_languages(session: Session, model: str, statement_ids: Sequence[int] | None = None, *,
+                               topical: bool = False) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    """Like :func:`load_vectors` without neutralising, plus each statement's language. ``topical`` leaves
+    out statements a researcher dismissed as about no narrative (what discovery clusters)."""
     base = (
         select(Statement.id, Embedding.vector, Embedding.dtype, Statement.language)
         .join(Embedding, (Embedding.text_hash == Statement.text_hash) & (Embedding.model == model))
         .order_by(Statement.id)
     )
+    if topical:
+        base = base.where(Statement.off_topic.is_(False))
     if statement_ids is not None:
         wanted = sorted(set(statement_ids))
         out = _Growing(len(wanted))

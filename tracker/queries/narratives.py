@@ -8,6 +8,7 @@ messaging looks at first; size says more about the past than about what is being
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,19 +18,22 @@ from sqlalchemy.orm import Session, aliased
 from tracker.models import Actor, Assignment, Narrative, NarrativeEvent, Statement
 from tracker.queries.filters import StatementFilter, contains, keyset_desc
 from tracker.queries.rows import iso, narrative_summary, statement_dict
-from tracker.vocabulary import ASSIGNMENT_STATES, CURRENT_STATES, LIVE_STATUSES
+from tracker.vocabulary import ASSIGNMENT_STATES, CURRENT_STATES, LIVE_STATUSES, SHOWN_TRIAGE
 
 
 def list_narratives(session: Session, flt: StatementFilter | None = None, *, status: str | None = None,
-                    every_status: bool = False, limit: int | None = 50,
+                    every_status: bool = False, triage: Sequence[str] | None = SHOWN_TRIAGE, limit: int | None = 50,
                     after: tuple[str | None, int] | None = None) -> list[dict[str, Any]]:
     """Narratives by most recent activity (see the module docstring).
 
-    Live ones only, unless ``status`` names one or ``every_status`` is set. The filter's ``q`` matches
-    the label or the description; its other fields keep the narratives with a matching statement.
+    Live ones only, unless ``status`` names one or ``every_status`` is set. Tracked narratives and
+    candidates only, unless ``triage`` names others (None: every triage state). The filter's ``q``
+    matches the label or the description; its other fields keep the narratives with a matching statement.
     """
     flt = flt or StatementFilter()
     query: Select[Any] = select(Narrative)
+    if triage is not None:
+        query = query.where(Narrative.triage.in_(tuple(triage)))
     if status:
         query = query.where(Narrative.status == status)
     elif not every_status:

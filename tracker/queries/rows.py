@@ -18,6 +18,7 @@ def narrative_summary(n: Narrative) -> dict[str, Any]:
         "label": n.label,
         "description": n.description,
         "status": n.status,
+        "triage": n.triage,
         "origin": n.origin,
         "size": n.size,
         "keywords": list(n.keywords or []),

@@ -33,8 +33,9 @@ from tracker.queries import (
     narrative_statements,
 )
 from tracker.service.workspace import Workspace
+from tracker.vocabulary import SHOWN_TRIAGE, TRIAGE_STATES
 
-__all__ = ["DEFAULT_EDGE_LIMIT", "Seeded", "StatementFilter", "burst_flags", "data_span", "detail", "edit",
+__all__ = ["DEFAULT_EDGE_LIMIT", "TRIAGE_CHOICES", "Seeded", "StatementFilter", "burst_flags", "triage_filter", "data_span", "detail", "edit",
            "limit_edges", "list_narratives", "merge", "narrative_dates", "narrative_labels", "narrative_statements", "seed",
            "seed_from_statement", "split", "timeline"]
 
@@ -46,6 +47,25 @@ class Seeded:
     narrative_id: int
     report: AssignReport
     audit_id: int | None = None  # of the statement it was seeded from, confirmed in it
+
+
+TRIAGE_CHOICES = ("shown", "all", *TRIAGE_STATES)
+
+
+def triage_filter(value: str | None) -> tuple[str, ...] | None:
+    """What a ``triage`` argument asks every face's listing for: "shown" (the default: tracked narratives
+    and candidates), "all", or triage states joined with commas; None means every state."""
+    value = (value or "shown").strip().lower()
+    if value == "shown":
+        return SHOWN_TRIAGE
+    if value == "all":
+        return None
+    states = tuple(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
+    bad = [v for v in states if v not in TRIAGE_STATES]
+    if bad or not states:
+        raise Refused(f"triage must be shown, all, or some of {', '.join(TRIAGE_STATES)}; got {value!r}",
+                      kind="invalid", field="triage")
+    return states
 
 
 def detail(session: Session, narrative_id: int) -> dict[str, Any] | None:
@@ -90,11 +110,12 @@ def seed_from_statement(ws: Workspace, user: User | None, statement_id: int, lab
 
 
 def edit(ws: Workspace, user: User | None, narrative_id: int, *, label: str | None = None,
-         description: str | None = None, status: str | None = None) -> dict[str, Any]:
-    """Rename, describe or change the status; returns the narrative as it now stands (read in the same
-    transaction, so a failure to read it undoes the edit too)."""
+         description: str | None = None, status: str | None = None, triage: str | None = None) -> dict[str, Any]:
+    """Rename, describe, change the status or triage (candidate, tracked, not_narrative); returns the
+    narrative as it now stands (read in the same transaction, so a failure to read it undoes the edit too)."""
     with ws.db.transaction() as tx:
-        manage.update_narrative(tx, narrative_id, label=label, description=description, status=status, user=user)
+        manage.update_narrative(tx, narrative_id, label=label, description=description, status=status,
+                                triage=triage, user=user)
         found = queries.narrative_detail(tx, narrative_id)
         assert found is not None
         return found

@@ -6,6 +6,7 @@ it, and only while the statement still stands as that decision left it (a later 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -19,8 +20,8 @@ from tracker.narratives.tags import BULK_ACTIONS, TAG_ACTIONS, restore, same_tag
 from tracker.narratives.vectors import current_scale
 from tracker.service.workspace import Workspace
 
-__all__ = ["BULK_ACTIONS", "TAG_ACTIONS", "bulk_preview", "queue_item", "queue_page", "queue_progress", "tag",
-           "tag_many", "undo"]
+__all__ = ["BULK_ACTIONS", "TAG_ACTIONS", "bulk_preview", "queue_item", "queue_page", "queue_progress",
+           "session_decisions", "similar_default", "tag", "tag_many", "undo"]
 
 
 def tag(ws: Workspace, user: User | None, statement_id: int, action: str, narrative_id: int | None = None
@@ -43,6 +44,20 @@ def tag_many(ws: Workspace, user: User | None, statement_ids: list[int], action:
         if missing:
             raise Refused(f"statements {missing[:10]} do not exist", kind="not_found", field="statement_ids")
         return [tag_statement(tx, sid, action, narrative_id, user=user)["audit_id"] for sid in wanted]
+
+
+def session_decisions(session: Session, user: User | None, since: datetime) -> list[dict[str, Any]]:
+    """This user's tagging decisions since ``since`` that were not undone, oldest first: what the
+    queue page rebuilds its undo steps and its count from after a reload (the audit log keeps them)."""
+    me = user.id if user is not None else None
+    events = list(session.scalars(select(AuditEvent).where(
+        AuditEvent.user_id == me if me is not None else AuditEvent.user_id.is_(None),
+        AuditEvent.object_type == "statement", AuditEvent.at >= since).order_by(AuditEvent.id)))
+    undone = {int(e.new["undoes"]) for e in events
+              if e.action == "statement.undo" and isinstance(e.new, dict) and e.new.get("undoes") is not None}
+    return [{"audit_id": e.id, "statement_id": int(e.object_id or 0), "action": e.action.split(".", 1)[1],
+             "at": e.at.isoformat()}
+            for e in events if _decision(e) and e.action != "statement.undo" and e.id not in undone]
 
 
 def _decision(event: AuditEvent) -> bool:
@@ -75,7 +90,8 @@ def undo(ws: Workspace, user: User | None, audit_ids: list[int], *, statement_id
             sid = int(event.object_id)
             if not same_tags(snapshot(tx, sid), (event.new or {}).get("assignments") or []):
                 raise Refused(f"statement {sid} changed after that decision; reload and decide again", kind="conflict")
-            restored.append(restore(tx, sid, list(event.old["assignments"]), user=user))
+            restored.append(restore(tx, sid, list(event.old["assignments"]), user=user,
+                                    off_topic=bool(event.old.get("off_topic", False)), undoes=audit_id))
     return restored
 
 

@@ -20,6 +20,7 @@ from tracker.vocabulary import (
     NARRATIVE_STATUSES,
     NETWORK_SOURCE_KINDS,
     ROLES,
+    TRIAGE_STATES,
 )
 
 MAX_ID = 2**31 - 1
@@ -62,7 +63,7 @@ CURRENT = {"oneOf": [{"type": "null"}, _obj(["id", "label", "state", "score"], {
     "id": INT, "label": _nullable("string"), "state": {"enum": list(CURRENT_STATES)}, "score": SCORE})]}
 NARRATIVE_PROPS = {
     "id": INT, "label": STR, "description": _nullable("string"), "status": {"enum": list(NARRATIVE_STATUSES)},
-    "origin": STR, "size": INT, "keywords": {"type": "array"}, "first_seen_at": TIME, "last_seen_at": TIME,
+    "triage": {"enum": list(TRIAGE_STATES)}, "origin": STR, "size": INT, "keywords": {"type": "array"}, "first_seen_at": TIME, "last_seen_at": TIME,
     "locked": BOOL,
 }
 SNAPSHOT = {"type": "array", "items": _obj(["narrative_id", "state"], {"narrative_id": INT,
@@ -193,6 +194,8 @@ def _narrative_paths() -> dict[str, Any]:
         "/api/narratives": {
             "get": _op("narratives by recent activity", 200, "NarrativePage", (400,), params=[
                 _q("status", {"enum": list(NARRATIVE_STATUSES)}, "default: emerging, active and dormant"),
+                _q("triage", {"type": "string", "maxLength": 60, "pattern": "^[a-z_,]+$"},
+                   "shown (default: tracked and candidate), all, or triage states joined with commas"),
                 COUNTRY, _q("actor", ID, "actor id (speaker or outlet)"), SINCE, UNTIL, TEXT_Q, LIMIT, CURSOR]),
             "post": _op("define a seeded narrative (researcher)", 201, "NarrativeDetail", (422,), tag="write",
                         body=_body(["label", "examples"], {
@@ -204,11 +207,12 @@ def _narrative_paths() -> dict[str, Any]:
         "/api/narratives/{narrative_id}": {
             "parameters": [nid],
             "get": _op("one narrative with counts, representatives and history", 200, "NarrativeDetail", (404,)),
-            "patch": _op("rename, describe or change status (researcher)", 200, "NarrativeDetail",
+            "patch": _op("rename, describe, change status or triage (researcher)", 200, "NarrativeDetail",
                          (404, 409, 422), tag="write", body=_body([], {
                              "label": {"type": "string", "minLength": 1, "maxLength": 300},
                              "description": _nullable("string", maxLength=5000),
-                             "status": {"enum": list(EDITABLE_STATUSES)}})),
+                             "status": {"enum": list(EDITABLE_STATUSES)},
+                             "triage": {"enum": list(TRIAGE_STATES)}})),
         },
         "/api/narratives/{narrative_id}/timeline": {
             "parameters": [nid], "get": _op("who said it first and who followed", 200, "Timeline", (400, 404), params=[

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import jsonify, request
 
+from tracker.errors import Refused
 from tracker.service import accounts
 from tracker.service import actors as actor_cases
 from tracker.service import narratives as narrative_cases
@@ -61,9 +62,14 @@ def narratives() -> Any:
     flt = narrative_cases.StatementFilter(country=arg_str("country", max_len=8), actor_id=arg_int("actor"),
                                      since=arg_time("since"), until=arg_time("until", end_of_day=True), q=arg_str("q"))
     after = decode_cursor("time")
+    try:
+        triage = narrative_cases.triage_filter(arg_str("triage", max_len=60))
+    except Refused as exc:
+        raise ApiError(400, str(exc), field="triage") from None
 
     def make() -> Any:
-        items = narrative_cases.list_narratives(read_session(), flt, status=status, limit=limit + 1, after=after)
+        items = narrative_cases.list_narratives(read_session(), flt, status=status, triage=triage, limit=limit + 1,
+                                                after=after)
         return page(items, limit, time_key("last_seen_at"))
 
     return cached_json(("narratives", request.query_string), make)

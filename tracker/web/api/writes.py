@@ -12,7 +12,7 @@ from flask import jsonify
 
 from tracker.errors import Refused
 from tracker.service import narratives, statements, tagging
-from tracker.vocabulary import EDITABLE_STATUSES
+from tracker.vocabulary import EDITABLE_STATUSES, TRIAGE_STATES
 from tracker.web.api.args import parse_time
 from tracker.web.api.blueprint import ID, bp, me
 from tracker.web.api.fields import body, field_int, field_list, field_str
@@ -90,13 +90,16 @@ def seed_narrative() -> Any:
 @bp.patch(f"/narratives/<{ID}:narrative_id>")
 @access("researcher")
 def edit_narrative(narrative_id: int) -> Any:
-    data = body(("label", "description", "status"))
+    data = body(("label", "description", "status", "triage"))
     label = field_str(data, "label", nullable=False)
     description = field_str(data, "description", max_len=5000)
     status = field_str(data, "status", max_len=20, nullable=False)
     if status is not None and status not in EDITABLE_STATUSES:
         raise ApiError(422, f"status must be one of {', '.join(EDITABLE_STATUSES)}", field="status")
-    return jsonify(narratives.edit(workspace(), me(), narrative_id, label=label, status=status,
+    triage = field_str(data, "triage", max_len=20, nullable=False)
+    if triage is not None and triage not in TRIAGE_STATES:
+        raise ApiError(422, f"triage must be one of {', '.join(TRIAGE_STATES)}", field="triage")
+    return jsonify(narratives.edit(workspace(), me(), narrative_id, label=label, status=status, triage=triage,
                                    description="" if "description" in data and description is None else description))
 
 

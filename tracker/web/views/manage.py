@@ -29,7 +29,7 @@ MAX_EXAMPLES = 50
 
 
 def _index(error: str | None = None, form: dict[str, str] | None = None, status: int = 200) -> Any:
-    return render_template("manage_index.html", narratives=narratives.list_narratives(read_session(), limit=None),
+    return render_template("manage_index.html", narratives=narratives.list_narratives(read_session(), limit=None, triage=None),
                            error=error, form=form or {}, messages=get_flashed_messages(with_categories=True)), status
 
 
@@ -69,7 +69,7 @@ def _narrative_page(narrative_id: int, error: str | None = None, form: dict[str,
     if detail is None:
         abort(404)
     members = narratives.narrative_statements(session, narrative_id, limit=SPLIT_LIST)
-    others = [n for n in narratives.list_narratives(session, limit=None) if n["id"] != narrative_id]
+    others = [n for n in narratives.list_narratives(session, limit=None, triage=None) if n["id"] != narrative_id]
     return render_template("manage_narrative.html", n=detail, members=members, others=others, error=error,
                            form=form or {}, statuses=EDITABLE_STATUSES, editable=detail["status"] in EDITABLE_STATUSES,
                            split_limit=SPLIT_LIST, messages=get_flashed_messages(with_categories=True)), status

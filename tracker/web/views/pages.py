@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, abort, request, send_file
 
+from tracker.errors import Refused
 from tracker.service import exports, narratives, statements
 from tracker.web.auth import access
 from tracker.web.bodies import send_body
@@ -77,7 +78,11 @@ def overview() -> str:
 def _overview_vars(session: Session, version: tuple[Any, ...]) -> dict[str, Any]:
     flt = filter_from_request()
     after = decode_cursor(request.args.get("after"))
-    rows = narratives.list_narratives(session, flt, limit=PAGE_SIZE + 1, after=after,
+    try:
+        triage = narratives.triage_filter(request.args.get("triage"))
+    except Refused:
+        abort(400)
+    rows = narratives.list_narratives(session, flt, limit=PAGE_SIZE + 1, after=after, triage=triage,
                                       status=request.args.get("status") or None)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
@@ -93,6 +98,7 @@ def _overview_vars(session: Session, version: tuple[Any, ...]) -> dict[str, Any]
     next_url = next_page_url("pages.overview", encode_cursor(rows[-1]["last_seen_at"], rows[-1]["id"])) \
         if more and rows else None
     return {"narratives": rows, "flt": flt, "args": request.args, "next_url": next_url,
+            "triage": request.args.get("triage") or "shown", "triage_choices": narratives.TRIAGE_CHOICES,
             "choices": cached_choices(session, version), "axis": (start, end), "paged": after is not None}
 
 

@@ -10,6 +10,7 @@ transaction and one undo step.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, render_template, request
@@ -102,7 +103,8 @@ def queue_items() -> Any:
 @bp.post("/tag/api/decide")
 @access("researcher")
 def decide() -> Any:
-    """One decision: ``{statement_id, action, narrative_id?}`` with action confirm, reject, reassign or clear."""
+    """One decision: ``{statement_id, action, narrative_id?}`` with action confirm, reject, reassign, clear
+    or dismiss (about no narrative)."""
     data = _json_body()
     sid, action, nid = _statement_id(data), data.get("action"), data.get("narrative_id")
     if action not in tagging.TAG_ACTIONS:
@@ -111,6 +113,21 @@ def decide() -> Any:
         raise ApiError(422, "narrative_id must be a narrative id", field="narrative_id")
     result = tagging.tag(workspace(), current_user(), sid, action, _int(nid))
     return _answer([sid], audit_ids=[result["audit_id"]])
+
+
+@bp.get("/tag/api/session")
+@access("researcher")
+def session_log() -> Any:
+    """The caller's decisions since ``since`` (ISO time, the queue page's start) not undone, oldest first:
+    the page rebuilds its undo steps and count from them after a reload."""
+    raw = request.args.get("since") or ""
+    try:
+        since = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(422, "since must be an ISO 8601 time", field="since") from None
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return jsonify({"decisions": tagging.session_decisions(read_session(), current_user(), since)})
 
 
 @bp.post("/tag/api/undo")
