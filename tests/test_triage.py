@@ -21,7 +21,7 @@ from tracker.cli import main
 from tracker.models import Assignment, Narrative, NarrativeEvent, Statement, User
 
 
-def _bearer(app: Flask, name: str) -> dict[str, str]:
+def _bearer(app: Flask, name: str) -> dict[str, str]:  # noqa: F811
     """API calls carry a token, not the session cookie."""
     with db_of(app).transaction() as tx:
         user = tx.scalar(select(User).where(User.name == name))
@@ -29,7 +29,7 @@ def _bearer(app: Flask, name: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {accounts.issue_token(tx, user)}"}
 
 
-def _narratives(app: Flask) -> list[int]:
+def _narratives(app: Flask) -> list[int]:  # noqa: F811
     with db_of(app).reader() as s:
         return list(s.scalars(select(Narrative.id).where(Narrative.status.in_(("active", "emerging")))
                               .order_by(Narrative.id)))
@@ -39,7 +39,7 @@ def _set_triage(client: Any, headers: dict[str, str], nid: int, state: str) -> A
     return client.patch(f"/api/narratives/{nid}", json={"triage": state}, headers=headers)
 
 
-def _researcher(app: Flask) -> tuple[Any, dict[str, str], dict[str, str]]:
+def _researcher(app: Flask) -> tuple[Any, dict[str, str], dict[str, str]]:  # noqa: F811
     """A logged-in researcher's client, its page's CSRF headers, and API token headers."""
     client, headers = login(app, "rita")
     return client, headers, _bearer(app, "rita")
