@@ -121,6 +121,7 @@ def test_researcher_tags_with_the_keyboard_and_undo_leaves_two_decisions(served:
     page.screenshot(path=str(ARTIFACTS / "narrative.png"))  # the first screen: header and timeline
 
     page.goto(f"{base}/tag")
+    page.on("dialog", lambda d: d.accept())  # a weak first choice asks before it is accepted: yes
     page.wait_for_selector("#tag-item[data-statement-id] ol.choices button[data-key='1']")
     chosen = int(page.get_attribute("#tag-item button[data-key='1']", "data-narrative-id") or 0)
     first = press_and_wait(page, "1")
@@ -160,3 +161,84 @@ def test_researcher_tags_with_the_keyboard_and_undo_leaves_two_decisions(served:
                       (int(third), "statement.confirm"), (int(third), "statement.undo")]
     for name in ("overview.png", "narrative.png", "tagging.png", "tagging-phone.png"):
         assert (ARTIFACTS / name).stat().st_size > 5_000, name
+
+
+def _login(browser: Any, base: str) -> tuple[Any, Any, list[str]]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"{page.url}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"{page.url}: {e}"))
+    page.goto(f"{base}/login")
+    page.fill("input[name=name]", "rita")
+    page.fill("input[name=password]", PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{base}/")
+    return context, page, problems
+
+
+def test_overview_shows_triage_states_and_filters_by_them(served: tuple[str, Database, Config], browser: Any) -> None:
+    base, db, _cfg = served
+    context, page, problems = _login(browser, base)
+    nid = biolabs_narrative(db)
+    page.goto(f"{base}/manage/narratives/{nid}")
+    page.click("button[name=triage][value=tracked]")
+    page.wait_for_selector(".flash.ok")
+    page.goto(f"{base}/")
+    row = page.locator(f"tr:has(a[href='/narratives/{nid}'])")
+    assert row.locator(".badge.triage-tracked").count() == 1
+    assert page.locator(".badge.triage-candidate").count() > 0
+    page.select_option("#f-triage", "tracked")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url("**triage=tracked**")
+    assert page.locator("table.narratives tbody a[href^='/narratives/']").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "overview-tracked.png"), full_page=True)
+    context.close()
+    assert not problems, problems
+
+
+def test_queue_skips_dismisses_asks_before_weak_choices_and_undoes_after_a_reload(
+    served: tuple[str, Database, Config], browser: Any
+) -> None:
+    base, db, _cfg = served
+    context, page, problems = _login(browser, base)
+    dialogs: list[str] = []
+
+    def answer(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()  # no: a weak choice is not taken
+
+    page.on("dialog", answer)
+    page.goto(f"{base}/tag")
+    page.wait_for_selector("#tag-item[data-statement-id]")
+    skipped = press_and_wait(page, "p")
+    dismissed = press_and_wait(page, "i")
+    page.wait_for_selector("#tag-message:has-text('About no narrative')")
+    with db.reader() as session:
+        from tracker.models import Statement
+
+        assert session.get(Statement, int(dismissed)).off_topic is True  # type: ignore[union-attr]
+    weak = page.locator("#tag-item ol.choices button.below").first
+    assert weak.count() == 1, "the demo queue's third statement has no weak choice to test with"
+    before = shown_statement(page)
+    weak.click()
+    page.wait_for_function("() => document.getElementById('tag-message').hidden === false || true")
+    assert dialogs and "below the suggestion level" in dialogs[-1]
+    assert shown_statement(page) == before, "a weak choice was taken without asking"
+    page.screenshot(path=str(ARTIFACTS / "tagging-weak.png"), full_page=True)
+
+    page.reload()  # the session survives: the skipped statement stays away, undo still works
+    page.wait_for_selector("#tag-item[data-statement-id]")
+    assert page.locator("#tag-session").inner_text() == "1"
+    assert shown_statement(page) != skipped
+    assert page.is_enabled("#tag-undo")
+    page.keyboard.press("u")
+    page.wait_for_selector("#tag-message:has-text('Undone')")
+    with db.reader() as session:
+        from tracker.models import Statement
+
+        assert session.get(Statement, int(dismissed)).off_topic is False  # type: ignore[union-attr]
+    assert page.locator("#tag-session").inner_text() == "0"
+    context.close()
+    assert not [p for p in problems if "/tag" in p.split(": ", 1)[0]], problems

@@ -1,6 +1,8 @@
-/* The tagging queue: load statements, decide with the keyboard (or buttons), undo, apply to similar.
-   Everything ingested is put into the page with textContent, never as markup. Decisions are sent
-   with the session cookie and the CSRF token from <meta name="csrf-token">. */
+/* The tagging queue: load statements, decide with the keyboard (or buttons), undo, apply to similar,
+   dismiss (about no narrative), skip. Everything ingested is put into the page with textContent, never
+   as markup. Decisions are sent with the session cookie and the CSRF token from <meta name="csrf-token">.
+   The session (its start, and the statements skipped) lives in sessionStorage, so a reload keeps it:
+   the undo steps and the count come back from the server's audit log of this user's decisions. */
 (function () {
   "use strict";
   var app = document.getElementById("tag-app");
@@ -20,6 +22,12 @@
   var busy = false;      // a decision is on its way: keys wait
   var undoStack = [];    // [{audit_ids: [...], statement_id, label}]
   var sessionCount = 0;
+  var remaining = 0;     // statements left to decide in the whole queue (the server's count)
+  var suggestLevel = Number(urls.suggestLevel || 0);
+  var store = window.sessionStorage;
+  var sessionStart = store.getItem("tag-session-start");
+  if (!sessionStart) { sessionStart = new Date().toISOString(); store.setItem("tag-session-start", sessionStart); }
+  var skipped = JSON.parse(store.getItem("tag-skipped") || "[]");
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -59,10 +67,19 @@
   }
 
   function progress(p) {
-    if (!p) { return; }
-    document.getElementById("tag-done").textContent = p.done;
-    document.getElementById("tag-remaining").textContent = p.remaining;
+    if (p) {
+      remaining = p.remaining;
+      document.getElementById("tag-done").textContent = p.done;
+      document.getElementById("tag-remaining").textContent = p.remaining;
+    }
     document.getElementById("tag-session").textContent = sessionCount;
+  }
+
+  /* Position "k of N": N counts the statements of this list (decided ones stay in it) plus those the
+     server still has to send, so it agrees with "remaining" once everything is decided. */
+  function total() {
+    var open = items.filter(function (it) { return !it.decision; }).length;
+    return items.length + Math.max(0, remaining - open);
   }
 
   function linkTo(template, id) { return template.replace(/0$/, String(id)); }
@@ -78,13 +95,13 @@
       box.removeAttribute("data-statement-id");
       box.appendChild(el("p", { className: "done" }, items.length ? "End of the queue: nothing left to decide here."
                                                                    : "Nothing waits for a decision."));
-      position.textContent = items.length ? (items.length + " / " + items.length) : "";
+      position.textContent = items.length ? (items.length + " of " + total()) : "";
       return;
     }
     var s = item.statement;
     box.dataset.statementId = s.id;
     box.dataset.decision = item.decision || "";
-    position.textContent = (index + 1) + " / " + items.length + (after ? "+" : "");
+    position.textContent = (index + 1) + " of " + total();
 
     var meta = el("p", { className: "tag-meta muted" });
     var who = [s.actor, s.outlet && s.outlet !== s.actor ? "via " + s.outlet : null].filter(Boolean).join(" ");
@@ -113,8 +130,10 @@
                              "data-key": String(i + 1), "data-narrative-id": String(c.id) });
       b.appendChild(el("kbd", {}, i + 1));
       b.appendChild(el("span", { className: "label" }, c.label));
+      if (c.below) { b.classList.add("below"); }
       b.appendChild(el("span", { className: "score muted" },
-                       (c.suggested ? "suggested " : "") + (c.score === null ? "" : c.score.toFixed(2))));
+                       (c.tracked ? "tracked · " : "") + (c.suggested ? "suggested " : "") +
+                       (c.score === null ? "" : c.score.toFixed(2)) + (c.below ? " (weak)" : "")));
       b.addEventListener("click", function () { choose(i); });
       li.appendChild(b);
       list.appendChild(li);
@@ -126,7 +145,7 @@
 
     var actions = el("p", { className: "tag-actions" });
     [["a", "Accept", accept], ["r", "Reject", reject], ["n", "New narrative", openNew],
-     ["s", "Apply to similar", openBulk]].forEach(function (spec) {
+     ["s", "Apply to similar", openBulk], ["i", "About no narrative", dismiss], ["p", "Skip", skip]].forEach(function (spec) {
       var b = el("button", { type: "button", className: "secondary", "data-key": spec[0] });
       b.appendChild(document.createTextNode(spec[1] + " "));
       b.appendChild(el("kbd", {}, spec[0]));
@@ -142,11 +161,13 @@
     var url = urls.queueUrl + (after ? "?after=" + encodeURIComponent(after) : "");
     if (first && urls.start) { url = urls.queueUrl + "?statement=" + encodeURIComponent(urls.start); }
     return call("GET", url).then(function (data) {
-      items = items.concat(data.items);
+      items = items.concat(data.items.filter(notSkipped));
       after = first && urls.start ? null : data.after;
       progress(data.progress);
       if (first && urls.start) { return call("GET", urls.queueUrl).then(function (more) {
-        items = items.concat(more.items.filter(function (i) { return String(i.statement.id) !== urls.start; }));
+        items = items.concat(more.items.filter(function (i) {
+          return String(i.statement.id) !== urls.start && notSkipped(i);
+        }));
         after = more.after;
       }); }
     }).catch(function (e) { say(e.message, true); }).then(function () { loading = false; render(); });
@@ -164,7 +185,11 @@
     render();
   }
 
+  function notSkipped(item) { return skipped.indexOf(item.statement.id) < 0; }
+
   function describe(action, label) {
+    if (action === "dismiss") { return "About no narrative"; }
+    if (action === "clear") { return "Cleared"; }
     return action === "reject" ? "Rejected from: " + label : "Put in: " + label;
   }
 
@@ -181,13 +206,15 @@
   function send(action, narrative) {
     var item = current();
     if (!item || busy) { return; }
-    if (!narrative && action !== "clear") { say("Pick a narrative first (1-9) or press n for a new one.", true); return; }
+    if (!narrative && action !== "clear" && action !== "dismiss") {
+      say("Pick a narrative first (1-9) or press n for a new one.", true); return;
+    }
     busy = true;
     say("");
     call("POST", urls.decideUrl, { statement_id: item.statement.id, action: action,
                                    narrative_id: narrative ? narrative.id : null })
       .then(function (data) {
-        var decision = describe(action, narrative.label);
+        var decision = describe(action, narrative ? narrative.label : "");
         undoStack.push({ audit_ids: data.audit_ids, label: decision + " (statement #" + item.statement.id + ")" });
         sessionCount += 1;
         replaceItem(data.item, decision);
@@ -205,9 +232,47 @@
     return item.candidates[0] || null;
   }
 
-  function choose(i) { var item = current(); if (item && item.candidates[i]) { send("confirm", item.candidates[i]); } }
-  function accept() { var item = current(); if (item) { send("confirm", firstChoice(item)); } }
+  /* A choice scoring below the suggestion level is no one-key decision: ask first. */
+  function sure(choice) {
+    if (!choice || !choice.below) { return true; }
+    return window.confirm("“" + choice.label + "” scores " + (choice.score === null ? "nothing" : choice.score.toFixed(2)) +
+                          ", below the suggestion level (" + suggestLevel.toFixed(2) + "). Put the statement there anyway?");
+  }
+
+  function choose(i) {
+    var item = current();
+    if (item && item.candidates[i] && sure(item.candidates[i])) { send("confirm", item.candidates[i]); }
+  }
+  function accept() {
+    var item = current();
+    if (!item) { return; }
+    var choice = firstChoice(item);
+    if (item.current || sure(choice)) { send("confirm", choice); }
+  }
   function reject() { var item = current(); if (item) { send("reject", firstChoice(item)); } }
+  function dismiss() { if (current()) { send("dismiss", null); } }
+
+  function skip() {
+    var item = current();
+    if (!item) { return; }
+    skipped.push(item.statement.id);
+    store.setItem("tag-skipped", JSON.stringify(skipped));
+    items.splice(index, 1);
+    say("Skipped statement #" + item.statement.id + " for this session.");
+    if (index >= items.length && after) { load(false); } else { render(); }
+  }
+
+  /* After a reload: this session's decisions (not undone) come back as undo steps and as the count. */
+  function restoreSession() {
+    return call("GET", urls.sessionUrl + "?since=" + encodeURIComponent(sessionStart)).then(function (data) {
+      undoStack = data.decisions.map(function (d) {
+        return { audit_ids: [d.audit_id], label: d.action + " (statement #" + d.statement_id + ")" };
+      });
+      sessionCount = data.decisions.length;
+      undoButton.disabled = undoStack.length === 0;
+      progress(null);
+    }).catch(function (e) { say(e.message, true); });
+  }
 
   function undo() {
     var step = undoStack.pop();
@@ -221,7 +286,7 @@
           replaceItem(fresh, "");
           items.forEach(function (it, i) { if (it.statement.id === fresh.statement.id && first === null) { first = i; } });
         });
-        sessionCount = Math.max(0, sessionCount - 1);
+        sessionCount = Math.max(0, sessionCount - step.audit_ids.length);
         progress(data.progress);
         if (first !== null) { index = first; }
         render();
@@ -372,11 +437,13 @@
     else if (key === "n") { openNew(); }
     else if (key === "s") { openBulk(); }
     else if (key === "u") { undo(); }
+    else if (key === "i") { dismiss(); }
+    else if (key === "p") { skip(); }
     else if (key === "j") { move(1); }
     else if (key === "k") { move(-1); }
     else { handled = false; }
     if (handled) { ev.preventDefault(); }
   });
 
-  load(true);
+  restoreSession().then(function () { return load(true); });
 })();

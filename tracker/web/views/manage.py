@@ -117,6 +117,21 @@ def set_status(narrative_id: int) -> Any:
     return _edit(narrative_id, form, lambda: _update(narrative_id, status=status), done)
 
 
+TRIAGE_DONE = {"tracked": "Tracked: it stays on the overview and its statements come first in the queue.",
+               "candidate": "Back to candidate.",
+               "not_narrative": "Marked not a narrative: hidden from the overview, its statements leave the queue."}
+
+
+@bp.post("/narratives/<int:narrative_id>/triage")
+@access("researcher")
+def set_triage(narrative_id: int) -> Any:
+    triage = request.form.get("triage", "")
+    form = {"triage": triage}
+    if triage not in TRIAGE_DONE:
+        return _narrative_page(narrative_id, f"Triage must be one of {', '.join(TRIAGE_DONE)}.", form, 422)
+    return _edit(narrative_id, form, lambda: _update(narrative_id, triage=triage), TRIAGE_DONE[triage])
+
+
 @bp.post("/narratives/<int:narrative_id>/merge")
 @access("researcher")
 def merge(narrative_id: int) -> Any:

@@ -80,7 +80,7 @@ def _answer(statement_ids: list[int], **extra: Any) -> Any:
 def queue_page() -> str:
     cfg = state().config.narratives
     return render_template("tagging.html", counts=tagging.queue_progress(read_session(), cfg),
-                           auto=cfg.auto_level, similarity=_default_similarity(),
+                           auto=cfg.auto_level, suggest=cfg.suggest_level, similarity=_default_similarity(),
                            start=_int(request.args.get("statement")))
 
 
