@@ -98,6 +98,9 @@ def test_a_narrative_without_english_is_named_in_the_language_most_of_it_speaks(
     ("Захарова заявила, что биолаборатории США работают на Украине.", "ru", "Биолаборатории США работают на Украине"),
     ("Western governments accuse China over Xinjiang on thin evidence, critics tell RT", "en",
      "Western governments accuse China over Xinjiang on thin evidence"),
+    ("US-run labs in Ukraine collected samples from soldiers, Sputnik reported, citing the Russian ministry", "en",
+     "US-run labs in Ukraine collected samples from soldiers"),
+    ("The labs were closed in 2019, according to TASS", "en", "The labs were closed in 2019"),
 ])
 def test_statement_core_drops_the_reporting_frame(text, language, core):
     assert statement_core(text, language) == core

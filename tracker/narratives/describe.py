@@ -35,9 +35,10 @@ ABSORB = 0.7  # a longer phrase replaces its part when found in at least this sh
 MIN_DISPLAY = 3  # fewer phrases than this in the display language: other languages fill in
 
 _TRAILING_FRAME = re.compile(
-    r",\s*(?:[^,]{1,40}?\s)?(?:reports?|reported|says|said|writes|wrote|argues|argued|claims|claimed|notes|noted|"
-    r"adds|added|tells? [^,]{1,40}|told [^,]{1,40}|сообщает|пишет|заявил[аи]?)\s*$", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZА-ЯЁ\"«“])|(?<=[。！？])")
+    r",\s*(?:(?:[^,]{1,40}?\s)?(?:reports?|reported|says|said|writes|wrote|argues|argued|claims|claimed|notes|noted|"
+    r"adds|added|tells? [^,]{1,40}|told [^,]{1,40}|сообщает|пишет|заявил[аи]?)|according to [^,]{1,60})"
+    r"(?:,\s*(?:citing|quoting|referring to) [^,]{1,80})?\s*$", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZА-ЯЁ\"«“])|(?<=[。！？；])|;\s+")
 _FRAMES = {
     "en": re.compile(
         r"^(?:according to [^,]{1,80},\s*|"
