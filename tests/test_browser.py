@@ -100,18 +100,7 @@ def test_researcher_tags_with_the_keyboard_and_undo_leaves_two_decisions(served:
                                                                          browser: Any) -> None:
     base, db, _cfg = served
     ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"{page.url}: {m.text}") if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(f"{page.url}: {e}"))
-
-    page.goto(f"{base}/login")
-    page.fill("input[name=name]", "rita")
-    page.fill("input[name=password]", PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{base}/")
+    context, page, problems = _login(browser, base)
     page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
 
     nid = biolabs_narrative(db)

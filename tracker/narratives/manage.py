@@ -73,26 +73,28 @@ def update_narrative(session: Session, narrative_id: int, *, label: str | None =
         if description != nar.description:
             old["description"], new["description"] = nar.description, description
             nar.description = description
-    if status is not None:
-        if status not in EDITABLE_STATUSES:
-            raise ManageError(f"status must be one of {', '.join(EDITABLE_STATUSES)}", field="status")
-        if status != nar.status:
-            old["status"], new["status"] = nar.status, status
-            _event(session, nar.id, "status", user, detail={"old": nar.status, "new": status})
-            nar.status = status
-    if triage is not None:
-        if triage not in TRIAGE_STATES:
-            raise ManageError(f"triage must be one of {', '.join(TRIAGE_STATES)}", field="triage")
-        if triage != nar.triage:
-            old["triage"], new["triage"] = nar.triage, triage
-            _event(session, nar.id, "triage", user, detail={"old": nar.triage, "new": triage})
-            nar.triage = triage
+    for field, value, allowed in (("status", status, EDITABLE_STATUSES), ("triage", triage, TRIAGE_STATES)):
+        _choose(session, nar, field, value, allowed, user, old, new)
     if new:
         nar.locked = True
         nar.updated_at = utcnow()
         audit.record(session, user, "narrative.update", "narrative", nar.id, old, new)
     session.flush()
     return nar
+
+
+def _choose(session: Session, nar: Narrative, field: str, value: str | None, allowed: Sequence[str],
+            user: User | None, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Set one of the narrative's word-valued fields (status, triage), recording the change."""
+    if value is None:
+        return
+    if value not in allowed:
+        raise ManageError(f"{field} must be one of {', '.join(allowed)}", field=field)
+    before = getattr(nar, field)
+    if value != before:
+        old[field], new[field] = before, value
+        _event(session, nar.id, field, user, detail={"old": before, "new": value})
+        setattr(nar, field, value)
 
 
 def merge_narratives(session: Session, narrative_id: int, into_id: int, *, user: User | None = None) -> Narrative:

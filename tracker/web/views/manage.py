@@ -105,31 +105,32 @@ def rename(narrative_id: int) -> Any:
     return _edit(narrative_id, form, lambda: _update(narrative_id, **form), "Saved the label and description.")
 
 
-@bp.post("/narratives/<int:narrative_id>/status")
-@access("researcher")
-def set_status(narrative_id: int) -> Any:
-    status = request.form.get("status", "")
-    form = {"status": status}
-    if status not in EDITABLE_STATUSES:
-        return _narrative_page(narrative_id, f"Status must be one of {', '.join(EDITABLE_STATUSES)}.", form, 422)
-    done = ("Archived: it stays readable but takes no new statements." if status == "archived"
-            else f"Status set to {status}.")
-    return _edit(narrative_id, form, lambda: _update(narrative_id, status=status), done)
-
-
+STATUS_DONE = {status: f"Status set to {status}." for status in EDITABLE_STATUSES} | {
+    "archived": "Archived: it stays readable but takes no new statements."}
 TRIAGE_DONE = {"tracked": "Tracked: it stays on the overview and its statements come first in the queue.",
                "candidate": "Back to candidate.",
                "not_narrative": "Marked not a narrative: hidden from the overview, its statements leave the queue."}
 
 
+def _set_word(narrative_id: int, field: str, done: dict[str, str]) -> Any:
+    """Set status or triage from the form's value, which must be one of ``done``'s keys."""
+    value = request.form.get(field, "")
+    form = {field: value}
+    if value not in done:
+        return _narrative_page(narrative_id, f"{field.capitalize()} must be one of {', '.join(done)}.", form, 422)
+    return _edit(narrative_id, form, lambda: _update(narrative_id, **{field: value}), done[value])
+
+
+@bp.post("/narratives/<int:narrative_id>/status")
+@access("researcher")
+def set_status(narrative_id: int) -> Any:
+    return _set_word(narrative_id, "status", STATUS_DONE)
+
+
 @bp.post("/narratives/<int:narrative_id>/triage")
 @access("researcher")
 def set_triage(narrative_id: int) -> Any:
-    triage = request.form.get("triage", "")
-    form = {"triage": triage}
-    if triage not in TRIAGE_DONE:
-        return _narrative_page(narrative_id, f"Triage must be one of {', '.join(TRIAGE_DONE)}.", form, 422)
-    return _edit(narrative_id, form, lambda: _update(narrative_id, triage=triage), TRIAGE_DONE[triage])
+    return _set_word(narrative_id, "triage", TRIAGE_DONE)
 
 
 @bp.post("/narratives/<int:narrative_id>/merge")
