@@ -180,18 +180,19 @@ def _key_phrases(per_statement: list[list[Phrase]], spread: Counter[str], averag
     least = 2 if n >= 3 else 1  # a phrase one statement uses is that statement's, not the narrative's
     score = {k: (c / n) * float(np.log(1.0 + average / spread[k])) for k, c in df.items() if c >= least}
     ranked = _absorb(sorted(score, key=lambda k: (-score[k], -words[k], k)), df, words)
-    chosen = _diverse(ranked, words)
+    chosen = _diverse(ranked)
     own = [k for k in chosen if tongue[k].most_common(1)[0][0] == language]
     keep = own if len(own) >= MIN_DISPLAY else chosen
     return [_display(forms[k]) for k in keep[:top_n]]
 
 
-def _parts(key: str, words: int) -> set[str]:
-    """The shorter keys a phrase contains (words for spaced scripts, substrings for CJK)."""
-    if " " in key or words == 1 and not _cjk(key):
-        tokens = key.split(" ")
-        return {" ".join(tokens[i : i + m]) for m in range(1, len(tokens)) for i in range(len(tokens) - m + 1)}
-    return {key[i:j] for i in range(len(key)) for j in range(i + 1, len(key) + 1) if (i, j) != (0, len(key))}
+def _parts(key: str) -> set[str]:
+    """The shorter keys a phrase contains: runs of its words, or for CJK (written without spaces) its
+    substrings."""
+    if _cjk(key):
+        return {key[i:j] for i in range(len(key)) for j in range(i + 1, len(key) + 1) if (i, j) != (0, len(key))}
+    tokens = key.split(" ")
+    return {" ".join(tokens[i : i + m]) for m in range(1, len(tokens)) for i in range(len(tokens) - m + 1)}
 
 
 def _cjk(key: str) -> bool:
@@ -203,23 +204,25 @@ def _absorb(ranked: list[str], df: Counter[str], words: dict[str, int]) -> list[
     longer: dict[str, list[str]] = defaultdict(list)
     for key in ranked:
         if words[key] > 1:
-            for part in _parts(key, words[key]):
+            for part in _parts(key):
                 longer[part].append(key)
     return [k for k in ranked if not any(df[big] >= ABSORB * df[k] for big in longer.get(k, ()))]
 
 
-def _diverse(ranked: list[str], words: dict[str, int]) -> list[str]:
-    """Keep a phrase only if none of its words (segments, for CJK) is in a phrase already chosen."""
+def _diverse(ranked: list[str]) -> list[str]:
+    """Keep a phrase only if none of its words is in a phrase already chosen (for CJK: if it neither
+    contains nor is contained in one)."""
     chosen: list[str] = []
     used: set[str] = set()
     for key in ranked:
-        units = set(key) if _cjk(key) and " " not in key else set(key.split(" "))
-        if _cjk(key) and any(key in c or c in key for c in chosen if _cjk(c)):
+        if _cjk(key):
+            if any(key in c or c in key for c in chosen if _cjk(c)):
+                continue
+        elif used & set(key.split(" ")):
             continue
-        if not _cjk(key) and units & used:
-            continue
+        else:
+            used |= set(key.split(" "))
         chosen.append(key)
-        used |= units if not _cjk(key) else set()
     return chosen
 
 
