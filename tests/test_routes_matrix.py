@@ -60,7 +60,8 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "GET /narratives/<int:narrative_id>/timeline.csv": (302, 200, 200, 200),
     "GET /narratives/<int:narrative_id>/timeline.json": (302, 200, 200, 200),
     "GET /narratives/<int:narrative_id>/chart.json": (302, 200, 200, 200),
-    "GET /assets/plotly.min.js": (200, 200, 200, 200),
+    "GET /assets/<path:name>": (200, 200, 200, 200),
+    "GET /favicon.ico": (200, 200, 200, 200),
     "GET /statements": (302, 200, 200, 200),
     "GET /statements/<int:statement_id>": (302, 200, 200, 200),
     # tagging queue, narrative management, admin pages
@@ -133,7 +134,7 @@ def observe(app: Flask, db: Database, config: Config) -> dict[str, tuple[int, ..
             user.password_hash = accounts.hash_password(PASSWORD, config.auth)
     ids = {"narrative_id": data.narratives[0], "statement_id": data.statements[0],
            "actor_id": next(iter(data.actors.values())), "source_id": 424242, "user_id": 1,
-           "filename": "tracker.css"}
+           "filename": "tracker.css", "name": "charts.js"}
     clients: dict[str, FlaskClient] = {}
     for who in WHO:
         clients[who] = app.test_client()

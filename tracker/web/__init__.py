@@ -30,7 +30,7 @@ CSP = (
 )
 
 #: Dashboard areas, one blueprint module each under tracker/web/views/.
-VIEW_MODULES = ("pages", "statements", "actors", "tagging", "manage", "admin")
+VIEW_MODULES = ("pages", "statements", "actors", "tagging", "manage", "admin", "assets")
 
 
 def _secret_key(cfg: Config) -> str:

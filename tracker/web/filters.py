@@ -1,13 +1,15 @@
-"""Jinja filters for dates, numbers, lags and query arguments (all output stays autoescaped)."""
+"""Jinja filters for dates, numbers, lags and query arguments (all output stays autoescaped), and the
+globals that name static assets."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from flask import Flask
+from flask import Flask, url_for
 
 from tracker.web.charts import human_lag
+from tracker.web.context import state
 
 
 def _date(value: str | datetime | None, fmt: str = "%Y-%m-%d") -> str:
@@ -26,7 +28,14 @@ def _reject_keys(args: Any, *keys: str) -> dict[str, str]:
     return {k: v for k, v in args.items() if k not in keys and v}
 
 
+def _asset_url(name: str) -> str:
+    """``/assets/<name with its content hash>``: kept by browsers for a year, renamed when it changes."""
+    return url_for("assets.asset", name=state().assets.url_path(name))
+
+
 def register(app: Flask) -> None:
+    app.jinja_env.globals["asset"] = _asset_url
+    app.jinja_env.globals["plotly_map_style_id"] = lambda: state().assets.plotly_map_style_id()
     app.jinja_env.filters["date"] = _date
     app.jinja_env.filters["datetime"] = lambda v: _date(v, "%Y-%m-%d %H:%M UTC")
     app.jinja_env.filters["lag"] = human_lag

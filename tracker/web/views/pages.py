@@ -1,6 +1,6 @@
 """Dashboard pages: the overview of narratives and one narrative's page (timeline, graph, exports).
 
-Charts are drawn in the browser by plotly.js, served from the installed plotly wheel (no CDN), fed
+Charts are drawn in the browser by plotly.js, served from the installed plotly wheel (``tracker.web.assets``), fed
 by the page's ``chart.json`` (fetched by static/charts.js, so the CSP can forbid inline script and
 the page stays small). Sparklines are small SVGs (``tracker.web.charts``). Timelines
 (``tracker.web.timelines``), filter choices and the pages' own blocks are cached by the app, keyed
@@ -15,13 +15,13 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Response, abort, request, send_file
+from flask import Blueprint, Response, abort, request
 
 from tracker.errors import Refused
 from tracker.service import exports, narratives, statements
 from tracker.web.auth import access
 from tracker.web.bodies import send_body
-from tracker.web.charts import chart_data, chart_summary, histogram, plotly_js_path, sparkline_points
+from tracker.web.charts import chart_data, chart_summary, histogram, sparkline_points
 from tracker.web.context import data_version, read_session, state
 from tracker.web.render import render_cached
 from tracker.web.requests import decode_cursor, encode_cursor, filter_from_request, next_page_url, parse_int
@@ -164,19 +164,3 @@ def timeline_json(narrative_id: int) -> Response:
         abort(404)
     return send_body(body, "application/json", headers={
         "Content-Disposition": f'attachment; filename="narrative-{narrative_id}-timeline.json"'})
-
-
-# ---------------------------------------------------------------- chart library, offline
-
-
-@bp.get("/assets/plotly.min.js")
-@access("public")
-def plotly_js() -> Response:
-    """plotly.js from the installed wheel, so charts draw with no network access."""
-    try:
-        path = plotly_js_path()
-    except FileNotFoundError:
-        abort(404)
-    if not path.exists():
-        abort(404)
-    return send_file(path, mimetype="text/javascript", max_age=7 * 24 * 3600, conditional=True)
