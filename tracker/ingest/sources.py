@@ -22,8 +22,12 @@ from tracker.ingest.store import ActorResolver
 from tracker.models import Source, User, utcnow
 from tracker.vocabulary import FILE_SOURCE_KINDS, NETWORK_SOURCE_KINDS
 
-_EVERY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_EVERY = re.compile(r"^\s*(\d{1,12}(?:\.\d{1,6})?)\s*([smhd]?)\s*$")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+MIN_EVERY = 60
+#: The longest interval a source may have: a year. Longer ones are typos, and unbounded ones overflowed
+#: the date arithmetic of every later run (and PostgreSQL's integer column).
+MAX_EVERY = 365 * 86400
 #: What an edit may change on a source, after it was added (the URL and kind never change).
 EDITABLE_FIELDS = ("enabled", "every", "fetch_full_text", "country")
 
@@ -33,14 +37,16 @@ class SourceError(Refused):
 
 
 def parse_every(text: str) -> int:
-    """'30m' -> 1800 seconds; accepts s, m, h, d (bare numbers are seconds); at least 60 s."""
+    """'30m' -> 1800 seconds; accepts s, m, h, d (bare numbers are seconds); from a minute to a year."""
     m = _EVERY.match(text or "")
     if not m:
-        raise SourceError(f"every: {text!r} is not an interval like 30m, 2h or 1d", field="every")
-    seconds = int(float(m.group(1)) * _UNIT[m.group(2)])
-    if seconds < 60:
+        raise SourceError(f"every: {str(text)[:40]!r} is not an interval like 30m, 2h or 1d", field="every")
+    seconds = float(m.group(1)) * _UNIT[m.group(2)]
+    if seconds < MIN_EVERY:
         raise SourceError(f"every: {text!r} is shorter than a minute", field="every")
-    return seconds
+    if seconds > MAX_EVERY:
+        raise SourceError(f"every: {text!r} is longer than a year (365d)", field="every")
+    return int(seconds)
 
 
 def every_text(seconds: int) -> str:
