@@ -54,6 +54,10 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "POST /api/users": (401, 403, 403, 422),
     "PATCH /api/users/<int(min=1, max=2147483647):user_id>": (401, 403, 403, 200),
     "GET /api/audit": (401, 403, 403, 200),
+    "GET /api/tokens": (401, 403, 403, 200),
+    "DELETE /api/tokens/<int(min=1, max=2147483647):token_id>": (401, 403, 403, 404),
+    "GET /admin/users": (302, 403, 403, 200),
+    "POST /admin/tokens/<int(min=1, max=2147483647):token_id>/revoke": (401, 403, 403, 404),
     # dashboard pages (issue 7)
     "GET /": (302, 200, 200, 200),
     "GET /narratives/<int:narrative_id>": (302, 200, 200, 200),
@@ -133,7 +137,7 @@ def observe(app: Flask, db: Database, config: Config) -> dict[str, tuple[int, ..
             assert user is not None
             user.password_hash = accounts.hash_password(PASSWORD, config.auth)
     ids = {"narrative_id": data.narratives[0], "statement_id": data.statements[0],
-           "actor_id": next(iter(data.actors.values())), "source_id": 424242, "user_id": 1,
+           "actor_id": next(iter(data.actors.values())), "source_id": 424242, "user_id": 1, "token_id": 424242,
            "filename": "tracker.css", "name": "charts.js"}
     clients: dict[str, FlaskClient] = {}
     for who in WHO:

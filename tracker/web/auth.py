@@ -87,9 +87,9 @@ def _identify() -> None:
     header = request.headers.get("Authorization")
     if header is not None:
         scheme, _, token = header.partition(" ")
-        user = accounts.user_for_token(read_session(), token.strip()) if scheme.lower() == "bearer" else None
+        user = accounts.token_user(workspace(), read_session(), token.strip()) if scheme.lower() == "bearer" else None
         if user is None:
-            raise ApiError(401, "invalid or revoked API token", headers={"WWW-Authenticate": 'Bearer realm="api"'})
+            raise ApiError(401, "invalid, revoked or expired API token", headers={"WWW-Authenticate": 'Bearer realm="api"'})
         g.user, g.via = user, "token"
         return
     sid = session.get("sid")

@@ -127,6 +127,10 @@ SCHEMAS: dict[str, Any] = {
         "id": INT, "at": TIME, "user_id": _nullable("integer"), "user": _nullable("string"), "action": STR,
         "object_type": STR, "object_id": _nullable("string"), "old": _nullable("object"), "new": _nullable("object")}),
     "AuditPage": _page("AuditEvent"),
+    "Token": _obj(["id", "user_id", "label", "created_at", "last_used_at", "expires_at", "state"], {
+        "id": INT, "user_id": INT, "user": _nullable("string"), "label": _nullable("string"), "created_at": TIME,
+        "last_used_at": TIME, "expires_at": TIME, "state": {"enum": ["active", "expired", "revoked"]}}),
+    "Tokens": _obj(["items"], {"items": {"type": "array", "items": _ref("Token")}}),
     "Me": _obj(["user", "public_read"], {"user": {"oneOf": [{"type": "null"}, _ref("User")]}, "public_read": BOOL}),
 }
 
@@ -312,10 +316,17 @@ def _admin_paths() -> dict[str, Any]:
         },
         "/api/users/{user_id}": {
             "parameters": [_path("user_id")],
-            "patch": _op("change a user's role, password or disabled flag (admin)", 200, "User", (404, 409, 422),
+            "patch": _op("change a user's role, password (which revokes their sessions and tokens) or disabled "
+                         "flag (admin)", 200, "User", (404, 409, 422),
                          tag="admin", body=_body([], {"role": {"enum": list(ROLES)}, "disabled": _nullable("boolean"),
                                                       "password": _nullable("string", minLength=12,
                                                                             maxLength=1024)}))},
+        "/api/tokens": {
+            "get": _op("API tokens, newest first; never their secrets (admin)", 200, "Tokens", (400,), tag="admin",
+                       params=[_q("user", ID, "only this user's tokens")])},
+        "/api/tokens/{token_id}": {
+            "parameters": [_path("token_id")],
+            "delete": _op("revoke an API token at once (admin)", 200, "Token", (404,), tag="admin")},
         "/api/audit": {
             "get": _op("the audit trail, newest first (admin)", 200, "AuditPage", (400,), tag="admin", params=[
                 _q("object_type", {"type": "string", "maxLength": 40}),

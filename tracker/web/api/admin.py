@@ -1,4 +1,4 @@
-"""Admins' routes: feed sources, user accounts and the audit log."""
+"""Admins' routes: feed sources, user accounts and their API tokens, and the audit log."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flask import jsonify
 from tracker.service import accounts
 from tracker.service import sources as source_cases
 from tracker.vocabulary import ROLES
-from tracker.web.api.args import arg_str, check_text, decode_cursor, limit_arg, page
+from tracker.web.api.args import arg_int, arg_str, check_text, decode_cursor, limit_arg, page
 from tracker.web.api.blueprint import ID, bp, me
 from tracker.web.api.fields import body, field_bool, field_str
 from tracker.web.auth import access
@@ -82,6 +82,19 @@ def edit_user(user_id: int) -> Any:
         raise ApiError(422, f"role must be one of {', '.join(ROLES)}", field="role")
     return jsonify(accounts.edit_user(workspace(), me(), user_id, role=role, disabled=field_bool(data, "disabled"),
                                       password=_password(data)))
+
+
+@bp.get("/tokens")
+@access("admin")
+def tokens() -> Any:
+    """Every API token (of ``user``, an id), newest first: owner, label, state, created, last used, expiry."""
+    return jsonify({"items": accounts.list_tokens(read_session(), user_id=arg_int("user"))})
+
+
+@bp.delete(f"/tokens/<{ID}:token_id>")
+@access("admin")
+def revoke_token(token_id: int) -> Any:
+    return jsonify(accounts.revoke_token(workspace(), me(), token_id))
 
 
 @bp.get("/audit")

@@ -1,4 +1,5 @@
-"""Dashboard: admins look after sources and jobs (``/admin/sources``, ``/admin/jobs``).
+"""Dashboard: admins look after sources, jobs and accounts (``/admin/sources``, ``/admin/jobs``,
+``/admin/users``).
 
 Sources are added, paused, resumed and edited through ``tracker.service.sources`` (network kinds only:
 the web never names a path on the server), which writes the audit event in the same transaction.
@@ -12,7 +13,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, get_flashed_messages, redirect, render_template, request, url_for
 
 from tracker.errors import Refused
-from tracker.service import pipeline
+from tracker.service import accounts, pipeline
 from tracker.service import sources as source_cases
 from tracker.vocabulary import NETWORK_SOURCE_KINDS
 from tracker.web.auth import access, current_user
@@ -110,3 +111,23 @@ def jobs() -> Any:
     return render_template("admin_jobs.html", runs=pipeline.job_runs(session, limit=JOBS_SHOWN, kind=kind),
                            names=source_cases.source_names(session), kinds=pipeline.job_kinds(session), kind=kind,
                            limit=JOBS_SHOWN)
+
+
+@bp.get("/users")
+@access("admin")
+def users() -> Any:
+    """Accounts and their API tokens (never the secrets), with a button to revoke each live token."""
+    session = read_session()
+    return render_template("admin_users.html", users=accounts.list_users(session),
+                           tokens=accounts.list_tokens(session), messages=get_flashed_messages(with_categories=True))
+
+
+@bp.post("/tokens/<int(min=1, max=2147483647):token_id>/revoke")
+@access("admin")
+def revoke_token(token_id: int) -> Any:
+    try:
+        revoked = accounts.revoke_token(workspace(), current_user(), token_id)
+    except Refused:
+        abort(404)
+    flash(f"Revoked token {revoked['id']} of {revoked['user']}: requests bearing it are refused from now on.", "ok")
+    return redirect(url_for("admin.users"), 303)
