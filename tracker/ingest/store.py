@@ -51,7 +51,7 @@ def clean_name(name: str) -> str:
     removed until none is left (``<<b>b>`` does not leave a ``<b>``)."""
     name = clean_text(name)
     while _TAG.search(name):
-        name = _TAG.sub(" ", name)
+        name = _TAG.sub("", name)
     return _SPACE.sub(" ", name).strip()[:MAX_NAME_CHARS]
 
 

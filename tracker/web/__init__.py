@@ -53,6 +53,7 @@ def create_app(config: Config | None = None, *, db: Database | None = None, embe
     from tracker.service import Workspace
     from tracker.web import api, auth, errors, filters
     from tracker.web.context import TrackerState
+    from tracker.web.requests import RequestJSON
 
     config = config or load_config()
     app = Flask(__name__, static_folder=str(Path(__file__).parent / "static"),
@@ -65,6 +66,7 @@ def create_app(config: Config | None = None, *, db: Database | None = None, embe
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         JSON_SORT_KEYS=False,
     )
+    app.json = RequestJSON(app)
     app.extensions["tracker"] = TrackerState(Workspace.open(config, db=db, embedder=embedder))
     filters.register(app)
     for blueprint in view_blueprints():

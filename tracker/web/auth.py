@@ -113,16 +113,16 @@ def _deny_anonymous() -> Any:
 
 def _gate() -> Any:
     """The before_request hook: identify the caller, then let the request through or stop it."""
-    if request.routing_exception is not None or request.endpoint is None:
-        return None  # 404 / 405 follow
+    endpoint = request.endpoint if request.routing_exception is None else None
     try:
         _identify()
     except ApiError:
-        if not wants_json():  # a page request with a bad header: ignore the header
-            g.user, g.via = None, None
-        else:
+        if wants_json() and endpoint is not None:
             raise
-    level = endpoint_access(current_app, request.endpoint)
+        g.user, g.via = None, None  # a page request with a bad header: ignore the header
+    if endpoint is None:
+        return None  # 404 / 405 follow, on a page that knows who is asking
+    level = endpoint_access(current_app, endpoint)
     if level is None:
         log.warning("endpoint %s declares no access level: denied", request.endpoint)
         if wants_json():
@@ -150,6 +150,8 @@ def _safe_next(target: str | None) -> str:
     """Only same-site relative paths: never an open redirect."""
     if not target:
         return url_for("pages.overview")
+    if len(target) > 2000 or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return url_for("pages.overview")  # a CR/LF would split the Location header
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return url_for("pages.overview")
@@ -164,6 +166,7 @@ def login() -> Any:
         return render_template("login.html", next=next_url, error=None, name="")
     name = (request.form.get("name") or "").strip()[:100]
     password = request.form.get("password") or ""
+    target = _safe_next(next_url)  # before signing in: nothing after the session row may fail
     outcome = accounts.sign_in(workspace(), name, password, request.remote_addr)
     if outcome.throttled:
         message = f"Too many failed logins. Try again in {state().config.auth.lockout_minutes} minutes."
@@ -173,7 +176,7 @@ def login() -> Any:
     session.clear()  # a new session (and CSRF token) on every login
     session["sid"] = outcome.session_id
     session.permanent = True
-    return redirect(_safe_next(next_url))
+    return redirect(target)
 
 
 @bp.post("/logout")

@@ -22,8 +22,7 @@ from tracker.vocabulary import (
     ROLES,
     TRIAGE_STATES,
 )
-
-MAX_ID = 2**31 - 1
+from tracker.web.requests import MAX_ID
 
 
 def _nullable(kind: str, **extra: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from tracker.service import sources as source_cases
 from tracker.vocabulary import NETWORK_SOURCE_KINDS
 from tracker.web.auth import access, current_user
 from tracker.web.context import read_session, workspace
+from tracker.web.requests import ID
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def add() -> Any:
     return redirect(url_for("admin.sources"), 303)
 
 
-@bp.post("/sources/<int:source_id>/enabled")
+@bp.post(f"/sources/<{ID}:source_id>/enabled")
 @access("admin")
 def toggle(source_id: int) -> Any:
     wanted = request.form.get("enabled")
@@ -76,7 +77,7 @@ def _edit_page(source: dict[str, Any], error: str | None = None, form: dict[str,
                            every_text=source_cases.every_text), status
 
 
-@bp.get("/sources/<int:source_id>")
+@bp.get(f"/sources/<{ID}:source_id>")
 @access("admin")
 def source(source_id: int) -> Any:
     found = source_cases.get(read_session(), source_id)
@@ -85,7 +86,7 @@ def source(source_id: int) -> Any:
     return _edit_page(found)
 
 
-@bp.post("/sources/<int:source_id>")
+@bp.post(f"/sources/<{ID}:source_id>")
 @access("admin")
 def edit(source_id: int) -> Any:
     form = {"every": (request.form.get("every") or "").strip()[:40],
@@ -122,7 +123,7 @@ def users() -> Any:
                            tokens=accounts.list_tokens(session), messages=get_flashed_messages(with_categories=True))
 
 
-@bp.post("/tokens/<int(min=1, max=2147483647):token_id>/revoke")
+@bp.post(f"/tokens/<{ID}:token_id>/revoke")
 @access("admin")
 def revoke_token(token_id: int) -> Any:
     try:

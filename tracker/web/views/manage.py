@@ -19,6 +19,7 @@ from tracker.vocabulary import EDITABLE_STATUSES
 from tracker.web.auth import access, current_user
 from tracker.web.context import read_session, workspace
 from tracker.web.errors import STATUS_OF
+from tracker.web.requests import ID
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def _narrative_page(narrative_id: int, error: str | None = None, form: dict[str,
                            split_limit=SPLIT_LIST, messages=get_flashed_messages(with_categories=True)), status
 
 
-@bp.get("/narratives/<int:narrative_id>")
+@bp.get(f"/narratives/<{ID}:narrative_id>")
 @access("researcher")
 def narrative(narrative_id: int) -> Any:
     return _narrative_page(narrative_id)
@@ -98,7 +99,7 @@ def _update(narrative_id: int, **changes: str) -> int:
     return narrative_id
 
 
-@bp.post("/narratives/<int:narrative_id>/rename")
+@bp.post(f"/narratives/<{ID}:narrative_id>/rename")
 @access("researcher")
 def rename(narrative_id: int) -> Any:
     form = {"label": request.form.get("label", ""), "description": request.form.get("description", "")}
@@ -121,19 +122,19 @@ def _set_word(narrative_id: int, field: str, done: dict[str, str]) -> Any:
     return _edit(narrative_id, form, lambda: _update(narrative_id, **{field: value}), done[value])
 
 
-@bp.post("/narratives/<int:narrative_id>/status")
+@bp.post(f"/narratives/<{ID}:narrative_id>/status")
 @access("researcher")
 def set_status(narrative_id: int) -> Any:
     return _set_word(narrative_id, "status", STATUS_DONE)
 
 
-@bp.post("/narratives/<int:narrative_id>/triage")
+@bp.post(f"/narratives/<{ID}:narrative_id>/triage")
 @access("researcher")
 def set_triage(narrative_id: int) -> Any:
     return _set_word(narrative_id, "triage", TRIAGE_DONE)
 
 
-@bp.post("/narratives/<int:narrative_id>/merge")
+@bp.post(f"/narratives/<{ID}:narrative_id>/merge")
 @access("researcher")
 def merge(narrative_id: int) -> Any:
     into = request.form.get("into", "")
@@ -144,7 +145,7 @@ def merge(narrative_id: int) -> Any:
                  f"Merged #{narrative_id} into #{into}.")
 
 
-@bp.post("/narratives/<int:narrative_id>/split")
+@bp.post(f"/narratives/<{ID}:narrative_id>/split")
 @access("researcher")
 def split(narrative_id: int) -> Any:
     label = request.form.get("label", "")

@@ -24,7 +24,14 @@ from tracker.web.bodies import send_body
 from tracker.web.charts import chart_data, chart_summary, histogram, sparkline_points
 from tracker.web.context import data_version, read_session, state
 from tracker.web.render import render_cached
-from tracker.web.requests import decode_cursor, encode_cursor, filter_from_request, next_page_url, parse_int
+from tracker.web.requests import (
+    ID,
+    decode_cursor,
+    encode_cursor,
+    filter_from_request,
+    next_page_url,
+    parse_int,
+)
 from tracker.web.timelines import cached_timeline, timeline_body
 
 if TYPE_CHECKING:
@@ -105,7 +112,7 @@ def _overview_vars(session: Session, version: tuple[Any, ...]) -> dict[str, Any]
 # ---------------------------------------------------------------- narrative page
 
 
-@bp.get("/narratives/<int:narrative_id>")
+@bp.get(f"/narratives/<{ID}:narrative_id>")
 @access("read")
 def narrative(narrative_id: int) -> str:
     session = read_session()
@@ -115,7 +122,7 @@ def narrative(narrative_id: int) -> str:
                          lambda: _narrative_vars(session, narrative_id, version))
 
 
-@bp.get("/narratives/<int:narrative_id>/chart.json")
+@bp.get(f"/narratives/<{ID}:narrative_id>/chart.json")
 @access("read")
 def chart_json(narrative_id: int) -> Response:
     """The narrative page's chart data, apart from its HTML: the page stays small however many
@@ -131,7 +138,7 @@ def _narrative_vars(session: Session, narrative_id: int, version: tuple[Any, ...
     if detail is None:
         abort(404)
     doc = cached_timeline(session, narrative_id, version)
-    page = max(parse_int(request.args.get("page")) or 1, 1)
+    page = parse_int(request.args.get("page"), "page") or 1
     rows = narratives.narrative_statements(session, narrative_id, limit=STATEMENTS_PER_PAGE + 1,
                                            offset=(page - 1) * STATEMENTS_PER_PAGE)
     labels = narratives.narrative_labels(session, {h["other_narrative_id"] for h in detail["history"]
@@ -142,7 +149,7 @@ def _narrative_vars(session: Session, narrative_id: int, version: tuple[Any, ...
             "history_labels": labels}
 
 
-@bp.get("/narratives/<int:narrative_id>/timeline.csv")
+@bp.get(f"/narratives/<{ID}:narrative_id>/timeline.csv")
 @access("read")
 def timeline_csv(narrative_id: int) -> Response:
     """The timeline's events as CSV; cells that a spreadsheet would run as formulas are neutralised."""
@@ -156,7 +163,7 @@ def timeline_csv(narrative_id: int) -> Response:
         "Content-Disposition": f'attachment; filename="narrative-{narrative_id}-timeline.csv"'})
 
 
-@bp.get("/narratives/<int:narrative_id>/timeline.json")
+@bp.get(f"/narratives/<{ID}:narrative_id>/timeline.json")
 @access("read")
 def timeline_json(narrative_id: int) -> Response:
     body = timeline_body(state().caches.export_bodies, narrative_id, None, _json_bytes)

@@ -15,7 +15,14 @@ from flask import Blueprint, abort, render_template, request
 from tracker.service import narratives, statements
 from tracker.web.auth import access
 from tracker.web.context import read_session, state
-from tracker.web.requests import decode_cursor, encode_cursor, filter_from_request, next_page_url
+from tracker.web.requests import (
+    ID,
+    arg_text,
+    decode_cursor,
+    encode_cursor,
+    filter_from_request,
+    next_page_url,
+)
 from tracker.web.similarity import vectors
 
 log = logging.getLogger(__name__)
@@ -25,7 +32,6 @@ bp = Blueprint("statements", __name__)
 PAGE_SIZE = 50
 SEMANTIC_RESULTS = 50
 SIMILAR = 10
-MAX_QUERY = 500
 
 
 def _scored(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -38,11 +44,11 @@ def _scored(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def search() -> str:
     session = read_session()
     mode = "semantic" if request.args.get("mode") == "semantic" else "keyword"
-    text = (request.args.get("q") or "").strip()
+    text = (arg_text("q") or "").strip()
     next_url = None
     if mode == "semantic":
         flt = filter_from_request(with_text=False)
-        rows = _scored(statements.semantic_search(session, state().embedder, text[:MAX_QUERY], limit=SEMANTIC_RESULTS,
+        rows = _scored(statements.semantic_search(session, state().embedder, text, limit=SEMANTIC_RESULTS,
                                                   vectors=vectors(session), flt=flt)) if text else []
     else:
         flt = filter_from_request()
@@ -57,7 +63,7 @@ def search() -> str:
                            paged=request.args.get("after") is not None)
 
 
-@bp.get("/statements/<int:statement_id>")
+@bp.get(f"/statements/<{ID}:statement_id>")
 @access("read")
 def statement(statement_id: int) -> str:
     session = read_session()
