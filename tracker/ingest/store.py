@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from tracker.ingest.drafts import RowError, StatementDraft
+from tracker.ingest.drafts import RowError, StatementDraft, is_web_url
 from tracker.models import Actor, ActorAlias, Source, Statement, utcnow
 from tracker.vocabulary import ACTOR_KINDS
 
@@ -214,6 +214,8 @@ def _validate(draft: StatementDraft) -> tuple[str | None, RowError | None]:
         return None, RowError(path, line, "text is empty", "text")
     if len(text) > MAX_TEXT_CHARS:
         return None, RowError(path, line, f"text is {len(text):,} characters (limit {MAX_TEXT_CHARS:,})", "text")
+    if draft.url is not None and not is_web_url(draft.url):
+        return None, RowError(path, line, f"url is not an http(s) URL: {draft.url[:60]!r}", "url")
     if draft.actor_kind is not None and draft.actor_kind not in ACTOR_KINDS:
         return None, RowError(path, line, f"actor_kind {draft.actor_kind!r} is not one of {ACTOR_KINDS}",
                               "actor_kind")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 from sqlalchemy import func, select
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 from tracker import audit
 from tracker.embed import Embedder
 from tracker.errors import Refused
-from tracker.ingest.drafts import StatementDraft
+from tracker.ingest.drafts import StatementDraft, is_web_url
 from tracker.ingest.store import clean_text, store_drafts, text_hash
 from tracker.models import Statement, User
 from tracker.queries import (
@@ -89,7 +88,7 @@ def semantic_search(session: Session, embedder: Embedder, text: str, *, limit: i
 def _check(actor_kind: str | None, url: str | None) -> None:
     if actor_kind is not None and actor_kind not in ACTOR_KINDS:
         raise Refused(f"actor_kind must be one of {', '.join(ACTOR_KINDS)}", field="actor_kind")
-    if url and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc):
+    if url and not is_web_url(url):
         raise Refused("url must be an http(s) URL", field="url")
 
 
