@@ -31,9 +31,13 @@ log = logging.getLogger(__name__)
 _hasher = PasswordHasher()  # argon2id with the RFC 9106 low-memory profile
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 TOKEN_PREFIX = "trk_"
-#: One address may fail this many times more often than one account: colleagues behind one
+#: One address may fail this many times more often than one account from it: colleagues behind one
 #: office NAT should not lock each other out after a single person's typos.
 ADDRESS_FACTOR = 4
+#: An account may fail this many times more often, from all addresses together, before logins without
+#: a known-device cookie wait too: guessing spread over many addresses is slowed, while the account's
+#: owner, from a browser that signed in before, still gets in.
+ACCOUNT_FACTOR = 10
 
 
 class AccountError(Refused):
@@ -269,32 +273,43 @@ def end_sessions(session: Session, user_id: int) -> None:
 
 
 # ---------------------------------------------------------------- throttling
+#
+# Failures count three ways: per account and address together (``max_failed_logins``), per address
+# over all accounts (times ``ADDRESS_FACTOR``) and per account over all addresses (times
+# ``ACCOUNT_FACTOR``). An outsider guessing an admin's password from one address locks only that
+# address out; the account-wide lock, which needs many addresses, spares a browser that signed in to
+# the account before (a signed known-device cookie, checked by the web face).
 
-def _keys(name: str, address: str | None) -> tuple[str, str]:
-    return f"user:{name.strip().casefold()[:150]}", f"ip:{(address or 'unknown')[:150]}"
+def _keys(name: str, address: str | None) -> tuple[str, str, str]:
+    account = name.strip().casefold()[:100]
+    where = (address or "unknown")[:45]
+    return f"user:{account}", f"ip:{where}", f"pair:{where}:{account}"
 
 
 def login_blocked(session: Session, name: str, address: str | None, cfg: AuthConfig,
-                  now: datetime | None = None) -> bool:
-    """True when the account or the address failed too often within ``lockout_minutes``."""
+                  now: datetime | None = None, *, known_device: bool = False) -> bool:
+    """True when this account from this address, this address, or (unless ``known_device``) this
+    account from anywhere failed too often within ``lockout_minutes``."""
     since = (now or utcnow()) - timedelta(minutes=cfg.lockout_minutes)
-    user_key, ip_key = _keys(name, address)
+    user_key, ip_key, pair_key = _keys(name, address)
     counts = dict(session.execute(
-        select(LoginAttempt.key, func.count()).where(LoginAttempt.key.in_((user_key, ip_key)),
+        select(LoginAttempt.key, func.count()).where(LoginAttempt.key.in_((user_key, ip_key, pair_key)),
                                                      LoginAttempt.at > since).group_by(LoginAttempt.key)).all())
-    return (counts.get(user_key, 0) >= cfg.max_failed_logins
-            or counts.get(ip_key, 0) >= cfg.max_failed_logins * ADDRESS_FACTOR)
+    return (counts.get(pair_key, 0) >= cfg.max_failed_logins
+            or counts.get(ip_key, 0) >= cfg.max_failed_logins * ADDRESS_FACTOR
+            or (not known_device and counts.get(user_key, 0) >= cfg.max_failed_logins * ACCOUNT_FACTOR))
 
 
 def record_failure(session: Session, name: str, address: str | None) -> None:
-    user_key, ip_key = _keys(name, address)
-    session.add_all([LoginAttempt(key=user_key), LoginAttempt(key=ip_key)])
+    session.add_all([LoginAttempt(key=key) for key in _keys(name, address)])
 
 
-def clear_failures(session: Session, name: str, cfg: AuthConfig) -> None:
-    """A successful login forgets the account's failures (the address keeps its count)."""
-    user_key, _ = _keys(name, None)
-    session.execute(delete(LoginAttempt).where(LoginAttempt.key == user_key))
+def clear_failures(session: Session, name: str, address: str | None, cfg: AuthConfig) -> None:
+    """A successful login forgets its own typos (this account from this address); the address and the
+    account keep their counts, or a guesser spread over many addresses would start afresh each time the
+    owner signs in."""
+    _, _, pair_key = _keys(name, address)
+    session.execute(delete(LoginAttempt).where(LoginAttempt.key == pair_key))
     # Old rows of any key are useless; prune them while we are here.
     cutoff = utcnow() - timedelta(minutes=cfg.lockout_minutes, days=1)
     session.execute(delete(LoginAttempt).where(LoginAttempt.at < cutoff))
@@ -318,15 +333,21 @@ class SignIn:
     throttled: bool = False
 
 
-def sign_in(session: Session, name: str, password: str, address: str | None, cfg: AuthConfig) -> SignIn:
+def sign_in(session: Session, name: str, password: str, address: str | None, cfg: AuthConfig, *,
+            known_device: bool = False) -> SignIn:
     """Check a name and password against the throttle and the stored hash; on success a new web session,
-    on failure one more failed attempt for the account and the address."""
-    if login_blocked(session, name, address, cfg):
+    on failure one more failed attempt. ``known_device``: the browser signed in to this account before."""
+    if login_blocked(session, name, address, cfg, known_device=known_device):
         log.warning("login throttled for %r from %s", name, address)
         return SignIn(throttled=True)
     user = authenticate(session, name, password)
     if user is None:
         record_failure(session, name, address)
         return SignIn()
-    clear_failures(session, name, cfg)
+    clear_failures(session, name, address, cfg)
     return SignIn(user=user, session_id=start_session(session, user, cfg))
+
+
+def device_name(name: str) -> str:
+    """How a known-device cookie names the account it vouches for."""
+    return _keys(name, None)[0]

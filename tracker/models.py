@@ -361,7 +361,7 @@ class LoginAttempt(Base):
     __tablename__ = "login_attempts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(200), index=True)  # "user:<name>" or "ip:<address>"
+    key: Mapped[str] = mapped_column(String(200), index=True)  # "user:<name>", "ip:<address>" or "pair:<both>"
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 

@@ -7,14 +7,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tracker import accounts
-from tracker.accounts import SignIn, list_tokens, role_rank, user_for_session, user_view
+from tracker.accounts import SignIn, device_name, list_tokens, role_rank, user_for_session, user_view
 from tracker.errors import Refused
 from tracker.models import User, utcnow
 from tracker.queries import list_audit
 from tracker.queries.listing import by_name_or_id
 from tracker.service.workspace import Workspace
 
-__all__ = ["SignIn", "add_user", "edit_user", "issue_token", "list_audit", "list_tokens", "list_users", "revoke_token",
+__all__ = ["SignIn", "add_user", "device_name", "edit_user", "issue_token", "list_audit", "list_tokens", "list_users", "revoke_token",
            "role_rank", "set_password", "sign_in", "sign_out", "token_user", "user_for_session", "user_view"]
 
 
@@ -81,10 +81,11 @@ def list_users(session: Session, *, limit: int | None = None, after_id: int | No
     return by_name_or_id(session, User, user_view, limit=limit, after_id=after_id)
 
 
-def sign_in(ws: Workspace, name: str, password: str, address: str | None) -> SignIn:
-    """Check a name and password (throttled per account and address); on success a new web session."""
+def sign_in(ws: Workspace, name: str, password: str, address: str | None, *, known_device: bool = False) -> SignIn:
+    """Check a name and password (throttled per account and address, per address, and per account unless
+    ``known_device``: the browser signed in to this account before); on success a new web session."""
     with ws.db.transaction() as tx:
-        return accounts.sign_in(tx, name, password, address, ws.config.auth)
+        return accounts.sign_in(tx, name, password, address, ws.config.auth, known_device=known_device)
 
 
 def sign_out(ws: Workspace, session_id: str) -> None:

@@ -32,6 +32,7 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import CSRFProtect
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 from tracker.service import accounts
 from tracker.vocabulary import ROLES
@@ -167,7 +168,8 @@ def login() -> Any:
     name = (request.form.get("name") or "").strip()[:100]
     password = request.form.get("password") or ""
     target = _safe_next(next_url)  # before signing in: nothing after the session row may fail
-    outcome = accounts.sign_in(workspace(), name, password, request.remote_addr)
+    outcome = accounts.sign_in(workspace(), name, password, request.remote_addr,
+                               known_device=_known_device() == accounts.device_name(name))
     if outcome.throttled:
         message = f"Too many failed logins. Try again in {state().config.auth.lockout_minutes} minutes."
         return render_template("login.html", next=next_url, error=message, name=name), 429
@@ -176,7 +178,37 @@ def login() -> Any:
     session.clear()  # a new session (and CSRF token) on every login
     session["sid"] = outcome.session_id
     session.permanent = True
-    return redirect(target)
+    response = redirect(target)
+    _remember_device(response, accounts.device_name(name))
+    return response
+
+
+DEVICE_COOKIE = "tracker_device"
+DEVICE_DAYS = 180
+
+
+def _device_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key or "", salt="known-device")
+
+
+def _known_device() -> str | None:
+    """The account this browser signed in to before, by its signed cookie (None: none, or forged, or old)."""
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw or len(raw) > 500:
+        return None
+    try:
+        found = _device_signer().loads(raw, max_age=DEVICE_DAYS * 86400)
+    except BadData:
+        return None
+    return found if isinstance(found, str) else None
+
+
+def _remember_device(response: Any, account: str) -> None:
+    """Vouch for this browser, so a lock an outsider caused on the account (by guessing from many
+    addresses) does not keep its owner out; sent only to the login page."""
+    response.set_cookie(DEVICE_COOKIE, _device_signer().dumps(account), max_age=DEVICE_DAYS * 86400,
+                        path=url_for("auth.login"), httponly=True, samesite="Strict",
+                        secure=state().config.auth.secure_cookies)
 
 
 @bp.post("/logout")
