@@ -17,8 +17,9 @@ from tracker.service import statements
 from tracker.vocabulary import ACTOR_KINDS
 from tracker.web.auth import access, current_user
 from tracker.web.charts import bars, histogram
-from tracker.web.context import read_session, workspace
+from tracker.web.context import data_version, read_session, workspace
 from tracker.web.requests import ID, arg_text, parse_int
+from tracker.web.timelines import mark_copies
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ def actors() -> str:
 @access("read")
 def actor(actor_id: int) -> str:
     session = read_session()
+    version = data_version(session)
     detail = actor_cases.actor_detail(session, actor_id, recent=RECENT, narratives=None)
     if detail is None:
         abort(404)
@@ -62,7 +64,7 @@ def actor(actor_id: int) -> str:
         activity = {"rects": bars(histogram(dates, dates[0], dates[-1], ACTIVITY_BINS)),
                     "first": dates[0], "last": dates[-1], "total": len(dates)}
     return render_template("actor.html", a=detail, narratives=detail["narratives"], activity=activity,
-                           recent=detail["recent_statements"], user=current_user(),
+                           recent=mark_copies(session, version, detail["recent_statements"]), user=current_user(),
                            messages=get_flashed_messages(with_categories=True))
 
 

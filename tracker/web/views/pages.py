@@ -32,7 +32,7 @@ from tracker.web.requests import (
     next_page_url,
     parse_int,
 )
-from tracker.web.timelines import cached_timeline, timeline_body
+from tracker.web.timelines import cached_timeline, mark_copies, timeline_body
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -145,7 +145,8 @@ def _narrative_vars(session: Session, narrative_id: int, version: tuple[Any, ...
                                                    if h["other_narrative_id"]})
     return {"n": detail, "doc": doc, "chart": chart_summary(doc) if doc else None,
             "actors_shown": doc["actors"][:ACTORS_ON_PAGE] if doc else [],
-            "statements": rows[:STATEMENTS_PER_PAGE], "page": page, "more": len(rows) > STATEMENTS_PER_PAGE,
+            "statements": mark_copies(session, version, rows[:STATEMENTS_PER_PAGE], narrative_id),
+            "page": page, "more": len(rows) > STATEMENTS_PER_PAGE,
             "history_labels": labels}
 
 
@@ -158,7 +159,7 @@ def timeline_csv(narrative_id: int) -> Response:
     if doc is None:
         abort(404)
     out = io.StringIO()
-    exports.timeline_csv(doc, out)
+    exports.timeline_csv(session, doc, out)
     return Response(out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="narrative-{narrative_id}-timeline.csv"'})
 
