@@ -39,6 +39,9 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "GET /api/narratives/<int(min=1, max=2147483647):narrative_id>/timeline": (401, 200, 200, 200),
     "POST /api/narratives/<int(min=1, max=2147483647):narrative_id>/merge": (401, 403, 422, 422),
     "POST /api/narratives/<int(min=1, max=2147483647):narrative_id>/split": (401, 403, 422, 422),
+    "POST /api/narratives/<int(min=1, max=2147483647):narrative_id>/move": (401, 403, 422, 422),
+    "POST /api/narratives/<int(min=1, max=2147483647):narrative_id>/unmerge": (401, 403, 409, 409),
+    "PUT /api/narratives/<int(min=1, max=2147483647):narrative_id>/examples": (401, 403, 422, 422),
     "GET /api/statements": (401, 200, 200, 200),
     "POST /api/statements": (401, 403, 422, 422),
     "GET /api/statements/<int(min=1, max=2147483647):statement_id>": (401, 200, 200, 200),
@@ -85,6 +88,8 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "POST /manage/narratives/<int(min=1, max=2147483647):narrative_id>/merge": (401, 403, 422, 422),
     "POST /manage/narratives/<int(min=1, max=2147483647):narrative_id>/rename": (401, 403, 422, 422),
     "POST /manage/narratives/<int(min=1, max=2147483647):narrative_id>/split": (401, 403, 422, 422),
+    "POST /manage/narratives/<int(min=1, max=2147483647):narrative_id>/unmerge": (401, 403, 409, 409),
+    "POST /manage/narratives/<int(min=1, max=2147483647):narrative_id>/examples": (401, 403, 422, 422),
     "POST /manage/narratives/<int(min=1, max=2147483647):narrative_id>/status": (401, 403, 422, 422),
     "POST /manage/narratives/<int(min=1, max=2147483647):narrative_id>/triage": (401, 403, 422, 422),
     "POST /tag/api/bulk": (401, 403, 400, 400),
@@ -120,7 +125,7 @@ def url_for_rule(rule: Any, ids: dict[str, Any]) -> str:
 def call(client: FlaskClient, method: str, url: str, token: str | None) -> int:
     if url.startswith("/api/"):
         kwargs: dict[str, Any] = {"headers": bearer(token) if token else {}}
-        if method in ("POST", "PATCH"):
+        if method in ("POST", "PATCH", "PUT"):
             kwargs["json"] = {}
     else:
         kwargs = {"data": {}} if method == "POST" else {}

@@ -98,6 +98,7 @@ def narrative_detail(session: Session, narrative_id: int) -> dict[str, Any] | No
         reps = [by_id[i] for i in n.representative_ids if i in by_id]
     out["representatives"] = reps
     out["merged_into"] = n.merged_into_id
+    out["examples"] = list(n.examples or [])
     out["history"] = [
         {"kind": e.kind, "other_narrative_id": e.other_narrative_id, "detail": e.detail, "at": iso(e.created_at)}
         for e in session.scalars(select(NarrativeEvent).where(NarrativeEvent.narrative_id == narrative_id)

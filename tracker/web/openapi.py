@@ -226,6 +226,22 @@ def _narrative_paths() -> dict[str, Any]:
             "parameters": [nid],
             "post": _op("merge this narrative into another (researcher)", 200, "NarrativeDetail", (404, 409, 422),
                         tag="write", body=_body(["into"], {"into": ID}))},
+        "/api/narratives/{narrative_id}/move": {
+            "parameters": [nid],
+            "post": _op("move statements into another, existing narrative (researcher)", 200, "NarrativeDetail",
+                        (404, 409, 422), tag="write", body=_body(["statement_ids", "into"], {
+                            "statement_ids": {"type": "array", "minItems": 1, "maxItems": 10000, "items": ID},
+                            "into": ID}))},
+        "/api/narratives/{narrative_id}/unmerge": {
+            "parameters": [nid],
+            "post": _op("undo this narrative's merge; only who merged it (researcher)", 200, "NarrativeDetail",
+                        (404, 409, 422), tag="write", body=_body([], {}))},
+        "/api/narratives/{narrative_id}/examples": {
+            "parameters": [nid],
+            "put": _op("new examples for a seeded narrative, scored again (researcher)", 200, "NarrativeDetail",
+                       (404, 409, 422), tag="write", body=_body(["examples"], {
+                           "examples": {"type": "array", "minItems": 1, "maxItems": 200,
+                                        "items": {"type": "string", "maxLength": 5000}}}))},
         "/api/narratives/{narrative_id}/split": {
             "parameters": [nid],
             "post": _op("move statements into a new narrative (researcher)", 201, "NarrativeDetail",
