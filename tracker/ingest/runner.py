@@ -79,8 +79,9 @@ def _source_name(db: Database, source_id: int) -> str:
 
 
 def ingest_due(db: Database, cfg: Config, *, name: str | None = None, due_only: bool = True,
-               worker: str | None = None) -> dict[str, Any] | None:
-    """Ingest every due source (or the one named), one claimed source at a time; None when there are none."""
+               worker: str | None = None, include_paused: bool = False) -> dict[str, Any] | None:
+    """Ingest every due source (or the one named; a paused one too with ``include_paused``), one claimed
+    source at a time; None when there are none."""
     worker = worker or worker_name()
     with db.reader() as session:
         if session.scalar(select(Source.id).limit(1)) is None:
@@ -91,7 +92,7 @@ def ingest_due(db: Database, cfg: Config, *, name: str | None = None, due_only: 
     with job_run(db, "ingest") as job:
         done: set[int] = set()
         while (source_id := claim_next(db, worker, name=name, due_only=due_only and name is None,
-                                       exclude=done)) is not None:
+                                       exclude=done, include_paused=include_paused)) is not None:
             done.add(source_id)
             outcome = _ingest_claimed(db, cfg, source_id, worker)
             results.append(outcome.as_dict())

@@ -119,6 +119,13 @@ SCHEMAS: dict[str, Any] = {
         "outlet_id": _nullable("integer"), "last_fetched_at": TIME, "next_due_at": TIME,
         "last_status": _nullable("string"), "last_error": _nullable("string"), "error_count": INT}),
     "SourcePage": _page("Source"),
+    "FetchResult": _obj(["source", "status", "inserted", "updated", "unchanged", "errors", "error"], {
+        "source": STR, "status": {"enum": ["ok", "not_modified", "failed", "busy"]}, "inserted": INT,
+        "updated": INT, "unchanged": INT, "errors": INT, "error": _nullable("string")}),
+    "Fetches": _obj(["items"], {"items": {"type": "array", "items": _obj(
+        ["at", "status", "inserted", "updated", "unchanged", "row_errors", "error"], {
+            "at": TIME, "status": STR, "inserted": INT, "updated": INT, "unchanged": INT, "row_errors": INT,
+            "error": _nullable("string")})}}),
     "User": _obj(["id", "name", "role", "disabled"], {
         "id": INT, "name": STR, "role": {"enum": list(ROLES)}, "disabled": BOOL, "created_at": TIME}),
     "UserPage": _page("User"),
@@ -320,9 +327,18 @@ def _admin_paths() -> dict[str, Any]:
         },
         "/api/sources/{source_id}": {
             "parameters": [_path("source_id")],
-            "patch": _op("pause, resume or reschedule a source (admin)", 200, "Source", (404, 422), tag="admin",
-                         body=_body([], {"enabled": _nullable("boolean"), "every": OPT,
-                                         "fetch_full_text": _nullable("boolean"), "country": OPT}))},
+            "patch": _op("edit, pause, resume or reschedule a source (admin)", 200, "Source", (404, 422),
+                         tag="admin", body=_body([], {
+                             "enabled": _nullable("boolean"), "every": OPT, "fetch_full_text": _nullable("boolean"),
+                             "country": OPT, "name": OPT, "url": OPT, "actor": OPT, "outlet": OPT})),
+            "delete": _op("delete a source; its statements stay (admin)", 200, "Source", (404,), tag="admin")},
+        "/api/sources/{source_id}/fetch": {
+            "parameters": [_path("source_id")],
+            "post": _op("fetch one source now (admin)", 200, "FetchResult", (404,), tag="admin", body=_body([], {}))},
+        "/api/sources/{source_id}/fetches": {
+            "parameters": [_path("source_id")],
+            "get": _op("a source's fetch log, newest first (admin)", 200, "Fetches", (400, 404), tag="admin",
+                       params=[_q("limit", {"type": "integer", "minimum": 1, "maximum": 200})])},
         "/api/users": {
             "get": _op("users (admin)", 200, "UserPage", (400,), tag="admin", params=[LIMIT, CURSOR]),
             "post": _op("add a user (admin)", 201, "User", (409, 422), tag="admin", body=_body(["name", "role"], {
