@@ -16,7 +16,7 @@ from tests.demo import tags_of
 from tests.webdata import make_app
 from tracker.config import Config
 from tracker.db import Database
-from tracker.web.assets import Assets, plotly_js_path
+from tracker.web.assets import PLOTLY, STATIC, Assets, plotly_js_path
 
 FINGERPRINTED = re.compile(r"/assets/[\w.-]+\.[0-9a-f]{10}\.(css|js|svg)")
 
@@ -95,6 +95,26 @@ def test_plotly_finds_its_stylesheet_and_the_map_css_marker(app: Flask) -> None:
     skips its map CSS when an element with the id it checks exists: without both it would add inline
     <style> elements, which the CSP refuses (browser test: test_browser_pages.py)."""
     marker = app.extensions["tracker"].assets.plotly_map_style_id()
+    bundle = (STATIC / PLOTLY).read_bytes()
     assert marker is not None and re.fullmatch(r"[0-9a-f]{64}", marker)
-    assert plotly_js_path().read_bytes().count(marker.encode()) >= 2
-    assert b'"plotly.js-style-"' in plotly_js_path().read_bytes()
+    assert bundle.count(marker.encode()) >= 2 and b'"plotly.js-style-"' in bundle
+    html = client_page(app, "/")
+    assert "plotly" not in html  # only the narrative page loads it
+
+
+def version_of(bundle: bytes) -> str:
+    found = re.search(rb"plotly\.js (?:\(basic - minified\) )?v(\d+\.\d+\.\d+)", bundle[:500])
+    assert found, bundle[:200]
+    return found.group(1).decode()
+
+
+def test_the_vendored_basic_bundle_is_the_wheels_plotly_js_version() -> None:
+    """The pages load plotly.js's official basic bundle (scatter, bar, pie), vendored because the plotly
+    wheel ships only the full one; it stays at the wheel's plotly.js version and keeps its licence."""
+    assert version_of((STATIC / PLOTLY).read_bytes()) == version_of(plotly_js_path().read_bytes())
+    assert "MIT License" in (STATIC / "plotly-basic.LICENSE.txt").read_text(encoding="utf-8")
+    assert (STATIC / PLOTLY).stat().st_size < plotly_js_path().stat().st_size / 3
+
+
+def client_page(app: Flask, url: str) -> str:
+    return app.test_client().get(url).get_data(as_text=True)
