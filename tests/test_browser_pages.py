@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.demo import build_demo, demo_config, demo_root
+from tests.demo import build_demo, demo_config, demo_root, serving
 from tests.test_browser import CHROMIUM, PASSWORD, biolabs_narrative, browser  # noqa: F401 - the fixture
 from tracker import accounts
 from tracker.config import Config
@@ -41,8 +40,6 @@ document.addEventListener('securitypolicyviolation', function (e) {
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Database, dict[str, Any]]]:
     """The demo data served with anonymous reading on, a user per role, a source, and an actor whose
     name is markup; yields the base URL, the database and the ids every page needs."""
-    from werkzeug.serving import make_server
-
     from tracker.web import create_app
 
     folder = tmp_path_factory.mktemp("browser-pages") / "data"
@@ -65,15 +62,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Databa
         tx.flush()
         tx.add(Assignment(statement_id=statement.id, narrative_id=nid, state="confirmed", method="manual"))
         ids = {"narrative_id": nid, "statement_id": statement.id, "actor_id": hostile.id, "source_id": source.id}
-    server = make_server("127.0.0.1", 0, create_app(cfg, db=db), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", db, ids
-    finally:
-        server.shutdown()
-        thread.join(5)
-        db.dispose()
+    with serving(create_app(cfg, db=db)) as base:
+        yield base, db, ids
+    db.dispose()
 
 
 def page_urls(ids: dict[str, Any]) -> list[str]:
