@@ -24,6 +24,7 @@ ORDER = (
     "timeline_bench",  # 10,000-statement timeline (issue 5)
     "pipeline_bench",  # import + run against raw encode (issue 8)
     "web_load",  # dashboard/API p95 at 50 clients (issues 7, 8)
+    "cold_page",  # cold narrative page interactive in Chromium (issue 16)
     "scale_bench",  # 1M statements on SQLite and PostgreSQL (issue 8)
 )
 

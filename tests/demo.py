@@ -3,7 +3,10 @@ an app over it, and an HTML tag parser that sees what a browser would."""
 
 from __future__ import annotations
 
+import threading
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -46,6 +49,21 @@ def demo_config(folder: Path) -> Config:
 
 def demo_root(factory: pytest.TempPathFactory) -> Path:
     return factory.getbasetemp() / "dashboard-demo"
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """``app`` served on a free loopback port by a threaded server, for the browser tests: its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
 
 
 def create(cfg: Config) -> Flask:

@@ -398,6 +398,40 @@ def test_merge_moves_statements_and_marks_the_source_merged(client: FlaskClient,
     assert again.status_code == 409
 
 
+def test_a_merge_is_undone_through_the_api_by_who_made_it(client: FlaskClient, data: Seeded, db: Database,
+                                                          config: Config) -> None:
+    src, dst = data.narratives
+    assert post(client, f"/api/narratives/{src}/merge", data.tokens["researcher"], {"into": dst}).status_code == 200
+    assert post(client, f"/api/narratives/{src}/unmerge", data.tokens["admin"], {}).status_code == 403
+    undone = post(client, f"/api/narratives/{src}/unmerge", data.tokens["researcher"], {})
+    assert undone.status_code == 200 and undone.json["status"] == "active" and undone.json["size"] == 3
+    assert post(client, f"/api/narratives/{src}/unmerge", data.tokens["researcher"], {}).status_code == 409
+
+
+def test_statements_move_into_an_existing_narrative_through_the_api(client: FlaskClient, data: Seeded,
+                                                                     db: Database) -> None:
+    src, dst = data.narratives
+    r = post(client, f"/api/narratives/{src}/move", data.tokens["researcher"],
+             {"statement_ids": [data.statements[0]], "into": dst})
+    assert r.status_code == 200 and r.json["id"] == dst and r.json["size"] == 3
+    with db.reader() as s:
+        row = s.execute(select(Assignment.narrative_id, Assignment.state)
+                        .where(Assignment.statement_id == data.statements[0])).one()
+    assert tuple(row) == (dst, "confirmed")
+    assert post(client, f"/api/narratives/{src}/move", data.tokens["researcher"],
+                {"statement_ids": [data.statements[4]], "into": dst}).status_code == 422
+
+
+def test_a_seeded_narratives_examples_are_replaced_through_the_api(client: FlaskClient, data: Seeded) -> None:
+    seeded = post(client, "/api/narratives", data.tokens["researcher"],
+                  {"label": "Labs", "examples": ["laboratories near the border"]}).json["id"]
+    r = post(client, f"/api/narratives/{seeded}/examples", data.tokens["researcher"],
+             {"examples": ["sanctions hurt European households"]}, method="put")
+    assert r.status_code == 200 and r.json["examples"] == ["sanctions hurt European households"]
+    assert post(client, f"/api/narratives/{data.narratives[0]}/examples", data.tokens["researcher"],
+                {"examples": ["x"]}, method="put").status_code == 409
+
+
 def test_split_makes_a_new_narrative_with_history(client: FlaskClient, data: Seeded, db: Database) -> None:
     src = data.narratives[0]
     r = post(client, f"/api/narratives/{src}/split", data.tokens["researcher"],

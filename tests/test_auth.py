@@ -41,6 +41,10 @@ def login(client: FlaskClient, name: str, password: str = PASSWORD, address: str
     return client.post("/login", data=data, environ_base={"REMOTE_ADDR": address})
 
 
+def session_set_cookie(response) -> str:  # type: ignore[no-untyped-def]
+    return next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
+
+
 def session_cookie(client: FlaskClient) -> str | None:
     cookie = client.get_cookie("session")
     return cookie.value if cookie else None
@@ -97,13 +101,15 @@ def test_wrong_password_is_401_and_names_nothing(app: Flask, users: dict[str, st
 
 
 def test_session_cookie_is_httponly_and_samesite_lax(app: Flask, users: dict[str, str]) -> None:
-    header = login(app.test_client(), "vera").headers["Set-Cookie"]
+    header = session_set_cookie(login(app.test_client(), "vera"))
     assert "HttpOnly" in header and "SameSite=Lax" in header and "Secure" not in header
 
 
 def test_session_cookie_is_secure_when_configured(config: Config, db: Database, users: dict[str, str]) -> None:
     app = make_app(config, db, secure_cookies=True)
-    assert "Secure" in login(app.test_client(), "vera").headers["Set-Cookie"]
+    response = login(app.test_client(), "vera")
+    assert "Secure" in session_set_cookie(response)
+    assert all("Secure" in h for h in response.headers.getlist("Set-Cookie"))
 
 
 def test_next_only_redirects_within_the_site(app: Flask, users: dict[str, str]) -> None:
@@ -124,13 +130,69 @@ def test_disabled_user_cannot_log_in_or_use_tokens(app: Flask, users: dict[str, 
 
 # ---------------------------------------------------------------- throttling
 
-def test_account_is_throttled_after_max_failures(app: Flask, users: dict[str, str], config: Config) -> None:
+def test_guessing_from_one_address_locks_that_address_out_not_the_account(app: Flask, users: dict[str, str],
+                                                                           config: Config) -> None:
+    """An outsider who guesses an admin's password five times locks themselves out, never the admin."""
     for _ in range(config.auth.max_failed_logins):
         assert login(app.test_client(), "vera", "not the password", address="10.0.0.7").status_code == 401
-    # even the right password, from another address, waits now
-    assert login(app.test_client(), "vera", address="10.9.9.9").status_code == 429
-    # other accounts, from the same address, are unaffected
+    # the guesser's address waits now, even with the right password
+    assert login(app.test_client(), "vera", address="10.0.0.7").status_code == 429
+    # the account's owner, from elsewhere, is not locked out
+    assert login(app.test_client(), "vera", address="10.9.9.9").status_code == 302
+    # other accounts, from the guesser's address, are unaffected
     assert login(app.test_client(), "rita", address="10.0.0.7").status_code == 302
+
+
+def test_guessing_from_many_addresses_spares_a_browser_that_signed_in_before(
+        app: Flask, users: dict[str, str], config: Config, db: Database) -> None:
+    owner = app.test_client()
+    assert login(owner, "vera", address="10.1.1.1").status_code == 302  # vouched for from now on
+    assert owner.get_cookie("tracker_device", path="/login") is not None
+    with db.transaction() as tx:  # a botnet's guesses, a few from each of many addresses
+        for i in range(config.auth.max_failed_logins * accounts.ACCOUNT_FACTOR):
+            accounts.record_failure(tx, "vera", f"172.16.{i // 200}.{i % 200}")
+    assert login(app.test_client(), "vera", address="10.2.2.2").status_code == 429  # no cookie: waits
+    owner.post("/logout", data={"csrf_token": csrf_token(owner)})
+    assert login(owner, "vera", address="10.2.2.2").status_code == 302  # the owner's browser gets in
+    forged = app.test_client()
+    forged.set_cookie("tracker_device", owner.get_cookie("tracker_device", path="/login").value + "x",  # type: ignore[union-attr]
+                      path="/login")
+    assert login(forged, "vera", address="10.3.3.3").status_code == 429
+    other = app.test_client()
+    assert login(other, "rita", address="10.4.4.4").status_code == 302  # a cookie vouches for its own account
+    assert login(other, "vera", address="10.4.4.4").status_code == 429
+
+
+def test_behind_a_proxy_the_client_address_is_throttled(config: Config, db: Database,
+                                                        users: dict[str, str]) -> None:
+    """With ``web.proxy_hops = 1`` the address is the one the proxy saw; without it the header is ignored."""
+    def guess(app: Flask, client_address: str) -> int:
+        client = app.test_client()
+        data = {"name": "vera", "password": "not the password", "csrf_token": csrf_token(client)}
+        return client.post("/login", data=data, environ_base={"REMOTE_ADDR": "127.0.0.1"},
+                           headers={"X-Forwarded-For": client_address}).status_code
+
+    proxied = create_with_web(config, db, proxy_hops=1)
+    for _ in range(config.auth.max_failed_logins):
+        assert guess(proxied, "203.0.113.9") == 401
+    assert guess(proxied, "203.0.113.9") == 429
+    assert guess(proxied, "198.51.100.4") == 401  # another client behind the same proxy is not locked out
+    direct = create_with_web(config, db, proxy_hops=0)
+    assert guess(direct, "198.51.100.77") == 401  # the header means nothing without a proxy in front
+    with db.reader() as s:
+        from tracker.models import LoginAttempt
+
+        keys = set(s.scalars(select(LoginAttempt.key)))
+    assert "ip:203.0.113.9" in keys and "ip:198.51.100.77" not in keys
+
+
+def create_with_web(config: Config, db: Database, **web: object) -> Flask:
+    from tracker.embed import HashingEmbedder
+    from tracker.web import create_app
+
+    app = create_app(config.replace(web=web), db=db, embedder=HashingEmbedder())
+    app.testing = True
+    return app
 
 
 def test_address_is_throttled_across_accounts(app: Flask, users: dict[str, str], config: Config) -> None:
@@ -150,9 +212,9 @@ def test_failures_older_than_the_lockout_window_do_not_count(db: Database, confi
         for _ in range(config.auth.max_failed_logins):
             accounts.record_failure(tx, "vera", "10.0.0.1")
     with db.reader() as s:
-        assert accounts.login_blocked(s, "vera", "10.0.0.2", config.auth)
+        assert accounts.login_blocked(s, "vera", "10.0.0.1", config.auth)
         later = utcnow() + timedelta(minutes=config.auth.lockout_minutes + 1)
-        assert not accounts.login_blocked(s, "vera", "10.0.0.2", config.auth, now=later)
+        assert not accounts.login_blocked(s, "vera", "10.0.0.1", config.auth, now=later)
 
 
 # ---------------------------------------------------------------- CSRF and the API's tokens
@@ -203,6 +265,27 @@ def test_security_headers_on_every_response(config: Config, db: Database, path: 
     assert script and "unsafe-inline" not in script.group(1)
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert r.headers["Referrer-Policy"]
+
+
+def test_hsts_only_when_served_over_https(config: Config, db: Database) -> None:
+    plain = make_app(config, db, public_read=True).test_client().get("/login")
+    assert "Strict-Transport-Security" not in plain.headers
+    secure = make_app(config, db, public_read=True, secure_cookies=True).test_client().get("/login")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_what_a_signed_in_reader_sees_is_never_stored(app: Flask, users: dict[str, str], db: Database,
+                                                      config: Config) -> None:
+    client = app.test_client()
+    assert login(client, "rita").status_code == 302
+    for url in ("/", "/statements", "/actors", "/api/narratives", "/tag"):
+        assert client.get(url).headers["Cache-Control"] == "no-store", url
+    scripted = app.test_client().get("/api/narratives", headers=bearer(users["vera"]))
+    assert scripted.headers["Cache-Control"] == "no-store"
+    public = make_app(config, db, public_read=True).test_client()
+    assert "no-store" not in public.get("/").headers.get("Cache-Control", "")  # anonymous: nothing private
+    asset = client.get("/favicon.ico")
+    assert asset.headers["Cache-Control"].startswith("public")
 
 
 # ---------------------------------------------------------------- the `tracker users` commands

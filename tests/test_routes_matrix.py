@@ -39,6 +39,9 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "GET /api/narratives/<int(min=1, max=2147483647):narrative_id>/timeline": (401, 200, 200, 200),
     "POST /api/narratives/<int(min=1, max=2147483647):narrative_id>/merge": (401, 403, 422, 422),
     "POST /api/narratives/<int(min=1, max=2147483647):narrative_id>/split": (401, 403, 422, 422),
+    "POST /api/narratives/<int(min=1, max=2147483647):narrative_id>/move": (401, 403, 422, 422),
+    "POST /api/narratives/<int(min=1, max=2147483647):narrative_id>/unmerge": (401, 403, 409, 409),
+    "PUT /api/narratives/<int(min=1, max=2147483647):narrative_id>/examples": (401, 403, 422, 422),
     "GET /api/statements": (401, 200, 200, 200),
     "POST /api/statements": (401, 403, 422, 422),
     "GET /api/statements/<int(min=1, max=2147483647):statement_id>": (401, 200, 200, 200),
@@ -50,45 +53,58 @@ EXPECTED: dict[str, tuple[int, int, int, int]] = {
     "GET /api/sources": (401, 403, 403, 200),
     "POST /api/sources": (401, 403, 403, 422),
     "PATCH /api/sources/<int(min=1, max=2147483647):source_id>": (401, 403, 403, 404),
+    "DELETE /api/sources/<int(min=1, max=2147483647):source_id>": (401, 403, 403, 404),
+    "POST /api/sources/<int(min=1, max=2147483647):source_id>/fetch": (401, 403, 403, 404),
+    "GET /api/sources/<int(min=1, max=2147483647):source_id>/fetches": (401, 403, 403, 404),
     "GET /api/users": (401, 403, 403, 200),
     "POST /api/users": (401, 403, 403, 422),
     "PATCH /api/users/<int(min=1, max=2147483647):user_id>": (401, 403, 403, 200),
     "GET /api/audit": (401, 403, 403, 200),
+    "GET /api/tokens": (401, 403, 403, 200),
+    "DELETE /api/tokens/<int(min=1, max=2147483647):token_id>": (401, 403, 403, 404),
+    "GET /admin/users": (302, 403, 403, 200),
+    "POST /admin/tokens/<int(min=1, max=2147483647):token_id>/revoke": (401, 403, 403, 404),
     # dashboard pages (issue 7)
     "GET /": (302, 200, 200, 200),
-    "GET /narratives/<int:narrative_id>": (302, 200, 200, 200),
-    "GET /narratives/<int:narrative_id>/timeline.csv": (302, 200, 200, 200),
-    "GET /narratives/<int:narrative_id>/timeline.json": (302, 200, 200, 200),
-    "GET /narratives/<int:narrative_id>/chart.json": (302, 200, 200, 200),
-    "GET /assets/plotly.min.js": (200, 200, 200, 200),
+    "GET /narratives/<int(min=1, max=2147483647):narrative_id>": (302, 200, 200, 200),
+    "GET /narratives/<int(min=1, max=2147483647):narrative_id>/timeline.csv": (302, 200, 200, 200),
+    "GET /narratives/<int(min=1, max=2147483647):narrative_id>/timeline.json": (302, 200, 200, 200),
+    "GET /narratives/<int(min=1, max=2147483647):narrative_id>/chart.json": (302, 200, 200, 200),
+    "GET /assets/<path:name>": (200, 200, 200, 200),
+    "GET /favicon.ico": (200, 200, 200, 200),
     "GET /statements": (302, 200, 200, 200),
-    "GET /statements/<int:statement_id>": (302, 200, 200, 200),
+    "GET /statements/<int(min=1, max=2147483647):statement_id>": (302, 200, 200, 200),
     # tagging queue, narrative management, admin pages
     "GET /admin/jobs": (302, 403, 403, 200),
     "GET /admin/sources": (302, 403, 403, 200),
-    "GET /admin/sources/<int:source_id>": (302, 403, 403, 404),
+    "GET /admin/sources/<int(min=1, max=2147483647):source_id>": (302, 403, 403, 404),
     "GET /manage": (302, 403, 200, 200),
-    "GET /manage/narratives/<int:narrative_id>": (302, 403, 200, 200),
+    "GET /manage/narratives/<int(min=1, max=2147483647):narrative_id>": (302, 403, 200, 200),
     "GET /tag": (302, 403, 200, 200),
     "GET /tag/api/queue": (302, 403, 200, 200),
     "GET /tag/api/similar": (302, 403, 422, 422),
     "GET /tag/api/session": (302, 403, 422, 422),
     "POST /admin/sources": (401, 403, 403, 422),
-    "POST /admin/sources/<int:source_id>": (401, 403, 403, 404),
-    "POST /admin/sources/<int:source_id>/enabled": (401, 403, 403, 400),
+    "POST /admin/sources/<int(min=1, max=2147483647):source_id>": (401, 403, 403, 404),
+    "POST /admin/sources/<int(min=1, max=2147483647):source_id>/enabled": (401, 403, 403, 400),
+    "POST /admin/sources/<int(min=1, max=2147483647):source_id>/fetch": (401, 403, 403, 404),
+    "POST /admin/sources/<int(min=1, max=2147483647):source_id>/delete": (401, 403, 403, 404),
+    "GET /admin/activity": (302, 403, 403, 200),
     "POST /manage/narratives": (401, 403, 422, 422),
-    "POST /manage/narratives/<int:narrative_id>/merge": (401, 403, 422, 422),
-    "POST /manage/narratives/<int:narrative_id>/rename": (401, 403, 422, 422),
-    "POST /manage/narratives/<int:narrative_id>/split": (401, 403, 422, 422),
-    "POST /manage/narratives/<int:narrative_id>/status": (401, 403, 422, 422),
-    "POST /manage/narratives/<int:narrative_id>/triage": (401, 403, 422, 422),
+    "POST /manage/narratives/<int(min=1, max=2147483647):narrative_id>/merge": (401, 403, 422, 422),
+    "POST /manage/narratives/<int(min=1, max=2147483647):narrative_id>/rename": (401, 403, 422, 422),
+    "POST /manage/narratives/<int(min=1, max=2147483647):narrative_id>/split": (401, 403, 422, 422),
+    "POST /manage/narratives/<int(min=1, max=2147483647):narrative_id>/unmerge": (401, 403, 409, 409),
+    "POST /manage/narratives/<int(min=1, max=2147483647):narrative_id>/examples": (401, 403, 422, 422),
+    "POST /manage/narratives/<int(min=1, max=2147483647):narrative_id>/status": (401, 403, 422, 422),
+    "POST /manage/narratives/<int(min=1, max=2147483647):narrative_id>/triage": (401, 403, 422, 422),
     "POST /tag/api/bulk": (401, 403, 400, 400),
     "POST /tag/api/decide": (401, 403, 400, 400),
     "POST /tag/api/seed": (401, 403, 400, 400),
     "POST /tag/api/undo": (401, 403, 422, 422),
     "GET /actors": (302, 200, 200, 200),
-    "GET /actors/<int:actor_id>": (302, 200, 200, 200),
-    "POST /actors/<int:actor_id>/aliases": (401, 403, 302, 302),
+    "GET /actors/<int(min=1, max=2147483647):actor_id>": (302, 200, 200, 200),
+    "POST /actors/<int(min=1, max=2147483647):actor_id>/aliases": (401, 403, 302, 302),
 }
 
 #: What changes when ``auth.public_read`` is on: anonymous visitors read like viewers, nothing more.
@@ -115,7 +131,7 @@ def url_for_rule(rule: Any, ids: dict[str, Any]) -> str:
 def call(client: FlaskClient, method: str, url: str, token: str | None) -> int:
     if url.startswith("/api/"):
         kwargs: dict[str, Any] = {"headers": bearer(token) if token else {}}
-        if method in ("POST", "PATCH"):
+        if method in ("POST", "PATCH", "PUT"):
             kwargs["json"] = {}
     else:
         kwargs = {"data": {}} if method == "POST" else {}
@@ -132,8 +148,8 @@ def observe(app: Flask, db: Database, config: Config) -> dict[str, tuple[int, ..
             assert user is not None
             user.password_hash = accounts.hash_password(PASSWORD, config.auth)
     ids = {"narrative_id": data.narratives[0], "statement_id": data.statements[0],
-           "actor_id": next(iter(data.actors.values())), "source_id": 424242, "user_id": 1,
-           "filename": "tracker.css"}
+           "actor_id": next(iter(data.actors.values())), "source_id": 424242, "user_id": 1, "token_id": 424242,
+           "filename": "tracker.css", "name": "charts.js"}
     clients: dict[str, FlaskClient] = {}
     for who in WHO:
         clients[who] = app.test_client()

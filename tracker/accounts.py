@@ -17,7 +17,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from tracker import audit
@@ -31,9 +31,13 @@ log = logging.getLogger(__name__)
 _hasher = PasswordHasher()  # argon2id with the RFC 9106 low-memory profile
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 TOKEN_PREFIX = "trk_"
-#: One address may fail this many times more often than one account: colleagues behind one
+#: One address may fail this many times more often than one account from it: colleagues behind one
 #: office NAT should not lock each other out after a single person's typos.
 ADDRESS_FACTOR = 4
+#: An account may fail this many times more often, from all addresses together, before logins without
+#: a known-device cookie wait too: guessing spread over many addresses is slowed, while the account's
+#: owner, from a browser that signed in before, still gets in.
+ACCOUNT_FACTOR = 10
 
 
 class AccountError(Refused):
@@ -137,6 +141,9 @@ def update_user(session: Session, user: User, cfg: AuthConfig, *, role: str | No
         user.disabled = new["disabled"]
     if new.get("disabled") or "password" in new:
         end_sessions(session, user.id)
+    if "password" in new:
+        # A new password is what people do when they fear a credential leaked: the tokens go too.
+        new["tokens_revoked"] = revoke_tokens(session, user.id)
     if new:
         audit.record(session, by, "user.update", "user", user.id, old, new)
     session.flush()
@@ -145,24 +152,93 @@ def update_user(session: Session, user: User, cfg: AuthConfig, *, role: str | No
 
 # ---------------------------------------------------------------- API tokens
 
-def issue_token(session: Session, user: User, *, label: str | None = None, by: User | None = None) -> str:
-    """A new API token for ``user``; the caller shows it once, only its hash is kept."""
+#: A token's last use is written at most this often (a busy script would otherwise write on every call).
+TOKEN_TOUCH = timedelta(minutes=1)
+MAX_TOKEN_DAYS = 3650
+
+
+def issue_token(session: Session, user: User, *, label: str | None = None, by: User | None = None,
+                expires_days: int | None = None) -> str:
+    """A new API token for ``user``, valid until revoked or for ``expires_days``; the caller shows it once,
+    only its hash is kept."""
+    if expires_days is not None and not 1 <= expires_days <= MAX_TOKEN_DAYS:
+        raise AccountError(f"a token expires after 1 to {MAX_TOKEN_DAYS} days", "expires")
+    if label is not None and len(label) > 100:
+        raise AccountError("label is longer than 100 characters", "label")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=sha256(token), name=label))
+    expires = utcnow() + timedelta(days=expires_days) if expires_days is not None else None
+    session.add(ApiToken(user_id=user.id, token_hash=sha256(token), name=label, expires_at=expires))
     session.flush()
-    audit.record(session, by, "token.issue", "user", user.id, None, {"label": label})
+    audit.record(session, by, "token.issue", "user", user.id, None,
+                 {"label": label, "expires_at": expires.isoformat() if expires else None})
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """The enabled user owning an unrevoked token, or None."""
+def token_state(token: ApiToken, now: datetime | None = None) -> str:
+    if token.revoked:
+        return "revoked"
+    if token.expires_at is not None and token.expires_at <= (now or utcnow()):
+        return "expired"
+    return "active"
+
+
+def token_view(token: ApiToken, user_name: str | None = None) -> dict[str, Any]:
+    """A token as admins see it: never the secret, which only its holder has."""
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {"id": token.id, "user_id": token.user_id, "user": user_name, "label": token.name,
+            "created_at": iso(token.created_at), "last_used_at": iso(token.last_used_at),
+            "expires_at": iso(token.expires_at), "state": token_state(token)}
+
+
+def list_tokens(session: Session, *, user_id: int | None = None) -> list[dict[str, Any]]:
+    """Every token (of one user), newest first, with its owner's name."""
+    query = select(ApiToken, User.name).join(User, User.id == ApiToken.user_id).order_by(ApiToken.id.desc())
+    if user_id is not None:
+        query = query.where(ApiToken.user_id == user_id)
+    return [token_view(t, name) for t, name in session.execute(query)]
+
+
+def revoke_token(session: Session, token_id: int, *, by: User | None = None) -> dict[str, Any]:
+    """Revoke one token (revoking a revoked token changes nothing and writes nothing)."""
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise AccountError(f"token {token_id} does not exist", "token", kind="not_found")
+    if not token.revoked:
+        token.revoked = True
+        audit.record(session, by, "token.revoke", "user", token.user_id, {"token": token.id, "revoked": False},
+                     {"token": token.id, "revoked": True})
+        session.flush()
+    owner = session.get(User, token.user_id)
+    return token_view(token, owner.name if owner else None)
+
+
+def revoke_tokens(session: Session, user_id: int) -> int:
+    """Revoke every live token of a user; returns how many."""
+    result = session.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked.is_(False))
+                             .values(revoked=True))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def user_for_token(session: Session, token: str) -> tuple[User, ApiToken] | None:
+    """The enabled user owning a token that is neither revoked nor expired, with the token; or None."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     row = session.execute(
-        select(User, ApiToken.id).join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == sha256(token), ApiToken.revoked.is_(False), User.disabled.is_(False))
+        select(User, ApiToken).join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == sha256(token), ApiToken.revoked.is_(False), User.disabled.is_(False),
+               or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow()))
     ).first()
-    return row[0] if row else None
+    return (row[0], row[1]) if row else None
+
+
+def touch_token(session: Session, token_id: int, now: datetime | None = None) -> None:
+    """Record that a token was just used, unless that was recorded within ``TOKEN_TOUCH``."""
+    now = now or utcnow()
+    session.execute(update(ApiToken).where(
+        ApiToken.id == token_id, or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - TOKEN_TOUCH))
+        .values(last_used_at=now))
 
 
 # ---------------------------------------------------------------- web sessions
@@ -197,32 +273,43 @@ def end_sessions(session: Session, user_id: int) -> None:
 
 
 # ---------------------------------------------------------------- throttling
+#
+# Failures count three ways: per account and address together (``max_failed_logins``), per address
+# over all accounts (times ``ADDRESS_FACTOR``) and per account over all addresses (times
+# ``ACCOUNT_FACTOR``). An outsider guessing an admin's password from one address locks only that
+# address out; the account-wide lock, which needs many addresses, spares a browser that signed in to
+# the account before (a signed known-device cookie, checked by the web face).
 
-def _keys(name: str, address: str | None) -> tuple[str, str]:
-    return f"user:{name.strip().casefold()[:150]}", f"ip:{(address or 'unknown')[:150]}"
+def _keys(name: str, address: str | None) -> tuple[str, str, str]:
+    account = name.strip().casefold()[:100]
+    where = (address or "unknown")[:45]
+    return f"user:{account}", f"ip:{where}", f"pair:{where}:{account}"
 
 
 def login_blocked(session: Session, name: str, address: str | None, cfg: AuthConfig,
-                  now: datetime | None = None) -> bool:
-    """True when the account or the address failed too often within ``lockout_minutes``."""
+                  now: datetime | None = None, *, known_device: bool = False) -> bool:
+    """True when this account from this address, this address, or (unless ``known_device``) this
+    account from anywhere failed too often within ``lockout_minutes``."""
     since = (now or utcnow()) - timedelta(minutes=cfg.lockout_minutes)
-    user_key, ip_key = _keys(name, address)
+    user_key, ip_key, pair_key = _keys(name, address)
     counts = dict(session.execute(
-        select(LoginAttempt.key, func.count()).where(LoginAttempt.key.in_((user_key, ip_key)),
+        select(LoginAttempt.key, func.count()).where(LoginAttempt.key.in_((user_key, ip_key, pair_key)),
                                                      LoginAttempt.at > since).group_by(LoginAttempt.key)).all())
-    return (counts.get(user_key, 0) >= cfg.max_failed_logins
-            or counts.get(ip_key, 0) >= cfg.max_failed_logins * ADDRESS_FACTOR)
+    return (counts.get(pair_key, 0) >= cfg.max_failed_logins
+            or counts.get(ip_key, 0) >= cfg.max_failed_logins * ADDRESS_FACTOR
+            or (not known_device and counts.get(user_key, 0) >= cfg.max_failed_logins * ACCOUNT_FACTOR))
 
 
 def record_failure(session: Session, name: str, address: str | None) -> None:
-    user_key, ip_key = _keys(name, address)
-    session.add_all([LoginAttempt(key=user_key), LoginAttempt(key=ip_key)])
+    session.add_all([LoginAttempt(key=key) for key in _keys(name, address)])
 
 
-def clear_failures(session: Session, name: str, cfg: AuthConfig) -> None:
-    """A successful login forgets the account's failures (the address keeps its count)."""
-    user_key, _ = _keys(name, None)
-    session.execute(delete(LoginAttempt).where(LoginAttempt.key == user_key))
+def clear_failures(session: Session, name: str, address: str | None, cfg: AuthConfig) -> None:
+    """A successful login forgets its own typos (this account from this address); the address and the
+    account keep their counts, or a guesser spread over many addresses would start afresh each time the
+    owner signs in."""
+    _, _, pair_key = _keys(name, address)
+    session.execute(delete(LoginAttempt).where(LoginAttempt.key == pair_key))
     # Old rows of any key are useless; prune them while we are here.
     cutoff = utcnow() - timedelta(minutes=cfg.lockout_minutes, days=1)
     session.execute(delete(LoginAttempt).where(LoginAttempt.at < cutoff))
@@ -246,15 +333,21 @@ class SignIn:
     throttled: bool = False
 
 
-def sign_in(session: Session, name: str, password: str, address: str | None, cfg: AuthConfig) -> SignIn:
+def sign_in(session: Session, name: str, password: str, address: str | None, cfg: AuthConfig, *,
+            known_device: bool = False) -> SignIn:
     """Check a name and password against the throttle and the stored hash; on success a new web session,
-    on failure one more failed attempt for the account and the address."""
-    if login_blocked(session, name, address, cfg):
+    on failure one more failed attempt. ``known_device``: the browser signed in to this account before."""
+    if login_blocked(session, name, address, cfg, known_device=known_device):
         log.warning("login throttled for %r from %s", name, address)
         return SignIn(throttled=True)
     user = authenticate(session, name, password)
     if user is None:
         record_failure(session, name, address)
         return SignIn()
-    clear_failures(session, name, cfg)
+    clear_failures(session, name, address, cfg)
     return SignIn(user=user, session_id=start_session(session, user, cfg))
+
+
+def device_name(name: str) -> str:
+    """How a known-device cookie names the account it vouches for."""
+    return _keys(name, None)[0]

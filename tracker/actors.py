@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from tracker import audit
 from tracker.errors import Refused
-from tracker.ingest.store import actor_key
+from tracker.ingest.store import actor_key, clean_name
 from tracker.models import Actor, ActorAlias, Source, Statement, User
 
 
@@ -52,16 +52,16 @@ def add_alias(session: Session, actor_id: int, alias: str, *, user: User | None 
     actor = session.get(Actor, actor_id)
     if actor is None:
         raise ActorError(f"actor {actor_id} does not exist", kind="not_found")
-    alias = alias.strip()
+    alias = clean_name(alias)
     key = actor_key(alias)
     if not key:
-        raise ActorError("alias is empty", field="alias")
+        raise ActorError("alias is empty (markup is not part of a name)", field="alias")
     owner = session.scalar(select(ActorAlias).where(ActorAlias.key == key))
     if owner is not None:
         if owner.actor_id == actor_id:
             return actor
         return merge_actors(session, actor_id, owner.actor_id, user=user)
-    session.add(ActorAlias(actor_id=actor_id, alias=alias[:300], key=key[:300], origin="manual"))
+    session.add(ActorAlias(actor_id=actor_id, alias=alias, key=key[:300], origin="manual"))
     session.flush()
     audit.record(session, user, "actor.alias", "actor", actor_id, None, {"alias": alias})
     session.refresh(actor)
@@ -95,7 +95,7 @@ def apply_alias_rules(session: Session, rules: dict[str, list[str]], *, user: Us
     applied: list[str] = []
     skipped: list[str] = []
     for canonical, spellings in rules.items():
-        owner = session.scalar(select(ActorAlias.actor_id).where(ActorAlias.key == actor_key(canonical)))
+        owner = session.scalar(select(ActorAlias.actor_id).where(ActorAlias.key == actor_key(clean_name(canonical))))
         if owner is None:
             skipped.append(canonical)
             continue

@@ -92,6 +92,7 @@ class WebConfig:
     secret_key: str = ""  # empty: generated once and kept in <data.dir>/secret_key
     threads: int = 8
     page_size: int = 50
+    proxy_hops: int = 0  # reverse proxies in front that set X-Forwarded-For/-Proto; 0: none, trust no header
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,8 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("embedding.batch_size must be >= 1")
     if cfg.embedding.storage_dtype not in {"float16", "float32"}:
         raise ConfigError("embedding.storage_dtype must be float16 or float32")
+    if not 0 <= cfg.web.proxy_hops <= 5:
+        raise ConfigError("web.proxy_hops must be between 0 and 5")
     if not 0 < cfg.web.port < 65536:
         raise ConfigError("web.port must be between 1 and 65535")
     if cfg.timeline.bucket not in {"day", "week", "month"}:

@@ -28,7 +28,7 @@ NARRATIVE_COLUMNS = (
 )
 #: A timeline document's events as CSV rows (``tracker timeline --format csv`` and the page's download).
 TIMELINE_COLUMNS = ("statement_id", "external_id", "published_at", "actor", "outlet", "country", "kind",
-                    "syndicated_from", "text")
+                    "syndicated_from", "title", "url", "text")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _RANK = {"confirmed": 0, "assigned": 1, "suggested": 2}
 
@@ -106,9 +106,18 @@ def write_csv(rows: Iterator[dict[str, Any]], columns: tuple[str, ...], out: Tex
     return count
 
 
-def write_timeline_csv(doc: dict[str, Any], out: TextIO) -> int:
-    """A timeline document's events, one CSV row each, formulas neutralised."""
-    return write_csv(iter(doc["events"]), TIMELINE_COLUMNS, out)
+def write_timeline_csv(session: Session, doc: dict[str, Any], out: TextIO) -> int:
+    """A timeline document's events, one CSV row each with the statement's title and link (which the
+    document leaves out), formulas neutralised."""
+    events = doc["events"]
+    found: dict[int, tuple[str | None, str | None]] = {}
+    ids = [e["statement_id"] for e in events]
+    for start in range(0, len(ids), 900):
+        found.update((sid, (title, url)) for sid, title, url in session.execute(
+            select(Statement.id, Statement.title, Statement.url).where(Statement.id.in_(ids[start : start + 900]))))
+    rows = ({**e, "title": found.get(e["statement_id"], (None, None))[0],
+             "url": found.get(e["statement_id"], (None, None))[1]} for e in events)
+    return write_csv(rows, TIMELINE_COLUMNS, out)
 
 
 def write_jsonl(rows: Iterator[dict[str, Any]], out: TextIO) -> int:

@@ -339,6 +339,7 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column()
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[datetime | None] = mapped_column()  # None: until revoked
 
 
 class WebSession(Base):
@@ -360,7 +361,7 @@ class LoginAttempt(Base):
     __tablename__ = "login_attempts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(200), index=True)  # "user:<name>" or "ip:<address>"
+    key: Mapped[str] = mapped_column(String(200), index=True)  # "user:<name>", "ip:<address>" or "pair:<both>"
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
@@ -378,6 +379,24 @@ class AuditEvent(Base):
     old: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     new: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class SourceFetch(Base):
+    """One fetch of one source, whatever came of it: the source's fetch log (the newest few hundred kept)."""
+
+    __tablename__ = "source_fetches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(20))  # ok, not_modified, failed
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    row_errors: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_source_fetches_source_id_at", "source_id", "at"),)
 
 
 class JobRun(Base):

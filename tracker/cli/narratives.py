@@ -90,11 +90,11 @@ def timeline(app: AppContext, narrative_id: int, fmt: str, target: Path | None, 
 
     with app.ws.reader() as session:
         doc = service.timeline(session, app.config, narrative_id)
-    if doc is None:
-        raise click.ClickException(f"no narrative with id {narrative_id}")
-    doc = service.limit_edges(doc, None if edges == "all" else int(edges))
-    with output(target) as out:
-        if fmt == "json":
-            out.write(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n")
-        else:
-            exports.timeline_csv(doc, out)
+        if doc is None:
+            raise click.ClickException(f"no narrative with id {narrative_id}")
+        doc = service.limit_edges(doc, None if edges == "all" else int(edges))
+        with output(target) as out:
+            if fmt == "json":
+                out.write(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n")
+            else:
+                exports.timeline_csv(session, doc, out)

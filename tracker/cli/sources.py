@@ -12,7 +12,7 @@ from tracker.vocabulary import FILE_SOURCE_KINDS, NETWORK_SOURCE_KINDS
 
 @main.group()
 def sources() -> None:
-    """Add, list, pause and resume the feeds, pages and transcripts that `tracker ingest` fetches."""
+    """Add, list, pause, resume and remove the feeds, pages and transcripts that `tracker ingest` fetches."""
 
 
 @sources.command("add")
@@ -53,6 +53,21 @@ def sources_list(app: AppContext) -> None:
         err = f"  error: {s['last_error']}" if s["last_status"] == "failed" and s["last_error"] else ""
         click.echo(f"{s['id']:>4} {state} {s['kind']:<10} every {s['every_seconds'] // 60:>5}m  last {last}  "
                    f"{s['name']}  {s['url']}{err}")
+
+
+@sources.command("remove")
+@click.argument("name")
+@pass_app
+def sources_remove(app: AppContext, name: str) -> None:
+    """Delete the source called NAME; the statements it brought stay."""
+    from tracker.service import sources as service
+
+    with app.ws.reader() as session:
+        found = [s for s in service.list_sources(session) if s["name"] == name]
+    if not found:
+        raise click.ClickException(f"no source called {name!r}")
+    refusals_as_errors(lambda: service.delete(app.ws, None, found[0]["id"]))
+    click.echo(f"removed {name}; its statements stay")
 
 
 def _set_enabled(app: AppContext, name: str, enabled: bool) -> None:

@@ -51,30 +51,80 @@ def users_add(app: AppContext, name: str, role: str, password_stdin: bool) -> No
     """Add a user; the password is prompted for (or read with --password-stdin)."""
     from tracker.service import accounts
 
-    minimum = app.config.auth.min_password_length
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt(f"password (at least {minimum} characters)", hide_input=True,
-                                confirmation_prompt=True)
+    password = _password(app, password_stdin)
     refusals_as_errors(lambda: accounts.add_user(app.ws, None, name, role, password))
     click.echo(f"added {role} {name}")
+
+
+def _password(app: AppContext, password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    minimum = app.config.auth.min_password_length
+    return str(click.prompt(f"password (at least {minimum} characters)", hide_input=True, confirmation_prompt=True))
 
 
 @users.command("token")
 @click.argument("name")
 @click.option("--label", help="What the token is for, e.g. 'nightly export'.")
+@click.option("--expires", "expires_days", type=click.IntRange(1, 3650), metavar="DAYS",
+              help="Stop working after this many days (default: until revoked).")
 @pass_app
-def users_token(app: AppContext, name: str, label: str | None) -> None:
+def users_token(app: AppContext, name: str, label: str | None, expires_days: int | None) -> None:
     """Print a new API token for NAME (shown once; send it as 'Authorization: Bearer <token>')."""
     from tracker.errors import Refused
     from tracker.service import accounts
 
     try:
-        token = accounts.issue_token(app.ws, None, name, label=label)
+        token = accounts.issue_token(app.ws, None, name, label=label, expires_days=expires_days)
     except Refused as exc:
-        raise click.ClickException(f"{exc}; add one with `tracker users add`") from exc
+        raise click.ClickException(f"{exc}; add one with `tracker users add`" if exc.kind == "not_found"
+                                   else str(exc)) from exc
     click.echo(token)
+
+
+@users.command("tokens")
+@click.argument("name", required=False)
+@pass_app
+def users_tokens(app: AppContext, name: str | None) -> None:
+    """List API tokens (of NAME): id, owner, state, label, created, last used and expiry; never the secret."""
+    from tracker.service import accounts
+
+    with app.ws.reader() as session:
+        users = {u["name"]: u["id"] for u in accounts.list_users(session)}
+        if name is not None and name not in users:
+            raise click.ClickException(f"no user called {name!r}")
+        rows = accounts.list_tokens(session, user_id=users[name] if name else None)
+
+    def day(value: str | None) -> str:
+        return value[:16].replace("T", " ") if value else "-"
+
+    for t in rows:
+        click.echo(f"{t['id']:>4} {t['user']:<16} {t['state']:<8} created {day(t['created_at'])}  "
+                   f"used {day(t['last_used_at'])}  expires {day(t['expires_at'])}  {t['label'] or ''}")
+
+
+@users.command("revoke-token")
+@click.argument("token_id", type=int)
+@pass_app
+def users_revoke_token(app: AppContext, token_id: int) -> None:
+    """Revoke the API token with this id (see `tracker users tokens`); it stops working at once."""
+    from tracker.service import accounts
+
+    revoked = refusals_as_errors(lambda: accounts.revoke_token(app.ws, None, token_id))
+    click.echo(f"revoked token {revoked['id']} of {revoked['user']}")
+
+
+@users.command("password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of stdin.")
+@pass_app
+def users_password(app: AppContext, name: str, password_stdin: bool) -> None:
+    """Set NAME's password; their web sessions end and their API tokens are revoked."""
+    from tracker.service import accounts
+
+    password = _password(app, password_stdin)
+    refusals_as_errors(lambda: accounts.set_password(app.ws, None, name, password))
+    click.echo(f"password of {name} changed; their sessions and API tokens are revoked")
 
 
 @users.command("list")

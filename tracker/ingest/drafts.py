@@ -7,9 +7,18 @@ store never has to know where a statement came from.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+_WEB_URL = re.compile(r"^https?://[^\s/]", re.IGNORECASE)
+
+
+def is_web_url(value: str) -> bool:
+    """An absolute http(s) URL without spaces: the only links a statement may carry (a ``javascript:`` or
+    ``data:`` link from a feed or a file would run in the reader's browser)."""
+    return bool(_WEB_URL.match(value)) and not re.search(r"\s", value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,15 +23,19 @@ LEASE = timedelta(minutes=10)
 
 
 def claim_next(db: Database, worker: str, *, name: str | None = None, due_only: bool = True,
-               now: datetime | None = None, exclude: set[int] | None = None) -> int | None:
-    """Take the lease on one source (the most overdue) or return None when nothing is left."""
+               now: datetime | None = None, exclude: set[int] | None = None, include_paused: bool = False
+               ) -> int | None:
+    """Take the lease on one source (the most overdue; paused ones only when ``include_paused``) or return
+    None when nothing is left."""
     now = now or utcnow()
     with db.transaction() as session:
         free = [Source.locked_until.is_(None), Source.locked_until < now]
         orphaned = _orphaned_leases(session, now)
         if orphaned:
             free.append(Source.locked_by.in_(orphaned))
-        query = select(Source).where(Source.enabled.is_(True), or_(*free))
+        query = select(Source).where(or_(*free))
+        if not include_paused:
+            query = query.where(Source.enabled.is_(True))
         if name is not None:
             query = query.where(Source.name == name)
         if due_only:

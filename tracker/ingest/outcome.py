@@ -12,13 +12,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
 from tracker.db import Database
 from tracker.ingest.collect import Item, Validators
 from tracker.ingest.drafts import RowError
 from tracker.ingest.store import LanguageDetector, StoreStats, store_drafts
-from tracker.models import Source
+from tracker.models import Source, SourceFetch
 
 MAX_BACKOFF = timedelta(days=1)
+FETCH_LOG = 200  # fetches kept per source
+#: No source waits longer than this, whatever its row says (rows written before intervals were bounded
+#: may hold any number; a timedelta of it would overflow and fail the run).
+MAX_WAIT = timedelta(days=366)
+
+
+def _after(now: datetime, seconds: float) -> datetime:
+    """``now`` plus ``seconds``, at most ``MAX_WAIT`` later."""
+    return now + timedelta(seconds=min(max(seconds, 0), MAX_WAIT.total_seconds()))
 
 
 @dataclass
@@ -47,7 +59,8 @@ def record_success(db: Database, source_id: int, items: list[Item], validators: 
         row.last_fetched_at, row.last_status = now, result.status
         row.last_error = "; ".join(str(e) for e in result.stats.errors[:5])[:2000] or None
         row.error_count = 0
-        row.next_due_at = now + timedelta(seconds=row.every_seconds)
+        row.next_due_at = _after(now, row.every_seconds)
+        _log(session, source_id, result, now)
 
 
 def record_failure(db: Database, source_id: int, result: SourceResult, reason: str, now: datetime, *,
@@ -61,6 +74,20 @@ def record_failure(db: Database, source_id: int, result: SourceResult, reason: s
         if row is not None:
             row.error_count += 1
             row.last_error, row.last_status, row.last_fetched_at = reason[:2000], "failed", now
-            backoff = timedelta(seconds=row.every_seconds * min(2 ** (row.error_count - 1), 64))
-            row.next_due_at = now + min(max(backoff, timedelta(seconds=retry_after or 0)), MAX_BACKOFF)
+            backoff = min(row.every_seconds * min(2 ** (row.error_count - 1), 64), MAX_BACKOFF.total_seconds())
+            row.next_due_at = _after(now, min(max(backoff, retry_after or 0), MAX_BACKOFF.total_seconds()))
+            _log(session, source_id, result, now)
     return result
+
+
+def _log(session: Session, source_id: int, result: SourceResult, now: datetime) -> None:
+    """One row of the source's fetch log, in the fetch's own transaction; the oldest beyond
+    ``FETCH_LOG`` go."""
+    stats = result.stats
+    session.add(SourceFetch(source_id=source_id, at=now, status=result.status, inserted=stats.inserted,
+                            updated=stats.updated, unchanged=stats.unchanged, row_errors=len(stats.errors),
+                            error=(result.error or "; ".join(str(e) for e in stats.errors[:5]))[:2000] or None))
+    session.flush()
+    kept = select(SourceFetch.id).where(SourceFetch.source_id == source_id).order_by(SourceFetch.id.desc()
+                                                                                     ).limit(FETCH_LOG)
+    session.execute(delete(SourceFetch).where(SourceFetch.source_id == source_id, SourceFetch.id.not_in(kept)))

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from tracker.ingest.drafts import RowError, StatementDraft
+from tracker.ingest.drafts import RowError, StatementDraft, is_web_url
 from tracker.vocabulary import ACTOR_KINDS
 
 # Same as the csv module's default field limit, applied to every field of every format.
@@ -109,7 +109,7 @@ def _clean_actor_kind(value: str | None) -> str | None:
 def _clean_url(value: str | None) -> str | None:
     if value is None:
         return None
-    if not re.match(r"^https?://[^\s/]", value, re.IGNORECASE) or re.search(r"\s", value):
+    if not is_web_url(value):
         raise _Refused("url", f"not an http(s) URL: {shorten(value)!r}")
     return value
 

@@ -79,8 +79,9 @@ def _source_name(db: Database, source_id: int) -> str:
 
 
 def ingest_due(db: Database, cfg: Config, *, name: str | None = None, due_only: bool = True,
-               worker: str | None = None) -> dict[str, Any] | None:
-    """Ingest every due source (or the one named), one claimed source at a time; None when there are none."""
+               worker: str | None = None, include_paused: bool = False) -> dict[str, Any] | None:
+    """Ingest every due source (or the one named; a paused one too with ``include_paused``), one claimed
+    source at a time; None when there are none."""
     worker = worker or worker_name()
     with db.reader() as session:
         if session.scalar(select(Source.id).limit(1)) is None:
@@ -91,7 +92,7 @@ def ingest_due(db: Database, cfg: Config, *, name: str | None = None, due_only: 
     with job_run(db, "ingest") as job:
         done: set[int] = set()
         while (source_id := claim_next(db, worker, name=name, due_only=due_only and name is None,
-                                       exclude=done)) is not None:
+                                       exclude=done, include_paused=include_paused)) is not None:
             done.add(source_id)
             outcome = _ingest_claimed(db, cfg, source_id, worker)
             results.append(outcome.as_dict())
@@ -109,17 +110,48 @@ def ingest_due(db: Database, cfg: Config, *, name: str | None = None, due_only: 
 
 
 def _ingest_claimed(db: Database, cfg: Config, source_id: int, worker: str) -> SourceResult:
-    """One claimed source, released whatever happens; a bug in its handling fails it, not the run."""
+    """One claimed source, released whatever happens; any error of its own fails it, never the run.
+
+    Only a database that no longer answers stops the run (every other source would fail too): an
+    operational error is the source's own when a trivial query still works right after it.
+    """
     try:
         return ingest_source(db, cfg, source_id, detect=detect_languages)
-    except (OperationalError, InterfaceError):
-        raise  # the database itself is in trouble: every other source would fail too
     except Exception as exc:  # noqa: BLE001 - one source's bug never stops the run (RELIABILITY 8)
+        if isinstance(exc, OperationalError | InterfaceError) and not _database_answers(db):
+            raise
         log.exception("source %d failed unexpectedly", source_id)
-        return record_failure(db, source_id, SourceResult(_source_name(db, source_id)),
-                              f"unexpected error: {type(exc).__name__}: {exc}", utcnow())
+        return _failed(db, source_id, f"unexpected error: {type(exc).__name__}: {exc}")
     finally:
+        _release(db, source_id, worker)
+
+
+def _database_answers(db: Database) -> bool:
+    try:
+        with db.reader() as session:
+            session.execute(select(1))
+    except Exception:  # noqa: BLE001 - any failure here means it does not
+        return False
+    return True
+
+
+def _failed(db: Database, source_id: int, reason: str) -> SourceResult:
+    """Record the failure on the source; if even that fails, the run still learns of it."""
+    result = SourceResult(f"source {source_id}")
+    try:
+        result.source = _source_name(db, source_id)
+        return record_failure(db, source_id, result, reason, utcnow())
+    except Exception as exc:  # noqa: BLE001 - the run goes on; the job's errors say what happened
+        log.exception("source %d: its failure could not be recorded", source_id)
+        result.status, result.error = "failed", f"{reason} (not recorded on the source: {type(exc).__name__}: {exc})"
+        return result
+
+
+def _release(db: Database, source_id: int, worker: str) -> None:
+    try:
         release(db, source_id, worker)
+    except Exception:  # noqa: BLE001 - the lease expires by itself (leases.LEASE)
+        log.exception("source %d: its lease could not be released", source_id)
 
 
 def _report(job: JobHandle, outcome: SourceResult) -> None:

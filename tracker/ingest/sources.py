@@ -22,10 +22,14 @@ from tracker.ingest.store import ActorResolver
 from tracker.models import Source, User, utcnow
 from tracker.vocabulary import FILE_SOURCE_KINDS, NETWORK_SOURCE_KINDS
 
-_EVERY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_EVERY = re.compile(r"^\s*(\d{1,12}(?:\.\d{1,6})?)\s*([smhd]?)\s*$")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-#: What an edit may change on a source, after it was added (the URL and kind never change).
-EDITABLE_FIELDS = ("enabled", "every", "fetch_full_text", "country")
+MIN_EVERY = 60
+#: The longest interval a source may have: a year. Longer ones are typos, and unbounded ones overflowed
+#: the date arithmetic of every later run (and PostgreSQL's integer column).
+MAX_EVERY = 365 * 86400
+#: What an edit may change on a source, after it was added (its kind never changes: add another source).
+EDITABLE_FIELDS = ("enabled", "every", "fetch_full_text", "country", "name", "url", "actor", "outlet")
 
 
 class SourceError(Refused):
@@ -33,14 +37,16 @@ class SourceError(Refused):
 
 
 def parse_every(text: str) -> int:
-    """'30m' -> 1800 seconds; accepts s, m, h, d (bare numbers are seconds); at least 60 s."""
+    """'30m' -> 1800 seconds; accepts s, m, h, d (bare numbers are seconds); from a minute to a year."""
     m = _EVERY.match(text or "")
     if not m:
-        raise SourceError(f"every: {text!r} is not an interval like 30m, 2h or 1d", field="every")
-    seconds = int(float(m.group(1)) * _UNIT[m.group(2)])
-    if seconds < 60:
+        raise SourceError(f"every: {str(text)[:40]!r} is not an interval like 30m, 2h or 1d", field="every")
+    seconds = float(m.group(1)) * _UNIT[m.group(2)]
+    if seconds < MIN_EVERY:
         raise SourceError(f"every: {text!r} is shorter than a minute", field="every")
-    return seconds
+    if seconds > MAX_EVERY:
+        raise SourceError(f"every: {text!r} is longer than a year (365d)", field="every")
+    return int(seconds)
 
 
 def every_text(seconds: int) -> str:
@@ -91,16 +97,32 @@ def add_source(session: Session, cfg: Config, url: str, kind: str, *, name: str 
     return source
 
 
-def _wanted_values(changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Edit fields as column values: ``every`` text becomes seconds, a country is upper case or None."""
+def _wanted_values(session: Session, source: Source, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Edit fields as column values: ``every`` text becomes seconds, a country is upper case or None, a
+    speaker or outlet name the actor it names (made if new), a name is unique, a URL fits the kind."""
     unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
     if unknown:
         raise SourceError(f"{unknown[0]}: a source's {unknown[0]} cannot be changed", field=unknown[0])
-    values = {key: value for key, value in changes.items() if key not in ("every", "country")}
+    values = {key: value for key, value in changes.items() if key in ("enabled", "fetch_full_text")}
     if "every" in changes:
         values["every_seconds"] = parse_every(changes["every"])
     if "country" in changes:
         values["country"] = (changes["country"] or "").strip().upper() or None
+    if "name" in changes:
+        name = " ".join(str(changes["name"] or "").split())
+        if not name or len(name) > 200:
+            raise SourceError("name: give 1 to 200 characters", field="name")
+        taken = session.scalar(select(Source.id).where(Source.name == name, Source.id != source.id))
+        if taken is not None:
+            raise SourceError(f"name: a source called {name!r} exists already", field="name")
+        values["name"] = name
+    if "url" in changes:
+        values["url"] = _check_location(str(changes["url"] or ""), source.kind)
+    resolver = ActorResolver(session)
+    if "actor" in changes:
+        values["actor_id"] = resolver.resolve(changes["actor"], kind="official" if changes["actor"] else None)
+    if "outlet" in changes:
+        values["outlet_id"] = resolver.resolve(changes["outlet"], is_outlet=True)
     return values
 
 
@@ -110,10 +132,13 @@ def update_source(session: Session, source: Source, changes: Mapping[str, Any], 
     in the audit row). Only ``enabled`` changing is a pause or a resume; nothing changed, nothing written."""
     old: dict[str, Any] = {}
     new: dict[str, Any] = {}
-    for key, value in _wanted_values(changes).items():
+    for key, value in _wanted_values(session, source, changes).items():
         if getattr(source, key) != value:
             old[key], new[key] = getattr(source, key), value
             setattr(source, key, value)
+    if "url" in new:  # another address: nothing learnt about the old one holds, and it is due at once
+        source.etag = source.last_modified = None
+        source.error_count, source.next_due_at = 0, utcnow()
     if new:
         action = "source.update"
         if set(new) == {"enabled"}:
@@ -121,6 +146,13 @@ def update_source(session: Session, source: Source, changes: Mapping[str, Any], 
         audit.record(session, user, action, "source", source.id, old, new)
     session.flush()
     return new
+
+
+def delete_source(session: Session, source: Source, *, user: User | None = None) -> None:
+    """Remove a source and its fetch log; the statements it brought stay (their source is forgotten)."""
+    audit.record(session, user, "source.delete", "source", source.id, source_view(source), None)
+    session.delete(source)
+    session.flush()
 
 
 def source_view(s: Source) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from tracker.ingest.drafts import RowError, StatementDraft
+from tracker.ingest.drafts import RowError, StatementDraft, is_web_url
 from tracker.models import Actor, ActorAlias, Source, Statement, utcnow
 from tracker.vocabulary import ACTOR_KINDS
 
@@ -39,6 +39,20 @@ def clean_text(text: str) -> str:
     if not text.isprintable():  # printable text has no control (C*) characters: skip the per-character pass
         text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
     return _SPACE.sub(" ", text).strip()
+
+
+_TAG = re.compile(r"<[^<>]*>")
+MAX_NAME_CHARS = 300
+
+
+def clean_name(name: str) -> str:
+    """An actor's or outlet's name as stored: ``clean_text`` without markup. A name is plain text, yet
+    feeds and files hand over ``<b>TASS</b>`` or worse, and every page and chart shows names; tags are
+    removed until none is left (``<<b>b>`` does not leave a ``<b>``)."""
+    name = clean_text(name)
+    while _TAG.search(name):
+        name = _TAG.sub("", name)
+    return _SPACE.sub(" ", name).strip()[:MAX_NAME_CHARS]
 
 
 def text_hash(text: str) -> str:
@@ -94,8 +108,8 @@ class ActorResolver:
         Two lookups per name one at a time were most of an import's time (EUvsDisinfo: 695 actors)."""
         todo: dict[str, str] = {}
         for raw in names:
-            if raw and raw.strip():
-                name = clean_text(raw)[:300]
+            name = clean_name(raw) if raw else ""
+            if name:
                 key = actor_key(name) or name
                 if key not in self._cache and key not in self._absent:
                     todo.setdefault(key, name)
@@ -126,9 +140,9 @@ class ActorResolver:
         self.prefetch(m[0] for m in named)
         new: dict[str, dict[str, Any]] = {}
         for raw, kind, country, is_outlet in named:
-            name = clean_text(raw)[:300]
+            name = clean_name(raw)
             key = actor_key(name) or name
-            if key not in self._cache and key not in new:
+            if name and key not in self._cache and key not in new:
                 new[key] = {"name": name, "kind": kind if kind in ACTOR_KINDS else "other",
                             "country": country, "is_outlet": is_outlet}
         if not new:
@@ -146,9 +160,9 @@ class ActorResolver:
 
     def resolve(self, name: str | None, *, kind: str | None = None, country: str | None = None,
                 is_outlet: bool = False) -> int | None:
-        if not name or not name.strip():
+        name = clean_name(name) if name else ""
+        if not name:
             return None
-        name = clean_text(name)[:300]
         key = actor_key(name) or name
         kind = kind if kind in ACTOR_KINDS else None
         cached = self._cache.get(key)
@@ -200,6 +214,8 @@ def _validate(draft: StatementDraft) -> tuple[str | None, RowError | None]:
         return None, RowError(path, line, "text is empty", "text")
     if len(text) > MAX_TEXT_CHARS:
         return None, RowError(path, line, f"text is {len(text):,} characters (limit {MAX_TEXT_CHARS:,})", "text")
+    if draft.url is not None and not is_web_url(draft.url):
+        return None, RowError(path, line, f"url is not an http(s) URL: {draft.url[:60]!r}", "url")
     if draft.actor_kind is not None and draft.actor_kind not in ACTOR_KINDS:
         return None, RowError(path, line, f"actor_kind {draft.actor_kind!r} is not one of {ACTOR_KINDS}",
                               "actor_kind")

@@ -1,4 +1,5 @@
 """Seeded narratives: a researcher names a narrative and gives examples; the statements that match join it.
+The nearest statements show how the examples landed, and new examples tune it.
 
 The examples' mean vector is the narrative's centroid. Statements from the *auto* level (their mean
 similarity to the examples, on the corpus's scale: narratives.calibration) move in from weaker
@@ -25,7 +26,7 @@ from tracker.models import Assignment, Narrative, NarrativeEvent, User, utcnow
 from tracker.narratives.assign import AssignReport, recount
 from tracker.narratives.refresh import refresh_narratives
 from tracker.narratives.vectors import current_scale, load_vectors, narrative_mean, unit
-from tracker.vocabulary import ASSIGNMENT_STATES, AUTOMATIC_STATES, CURRENT_STATES
+from tracker.vocabulary import ASSIGNMENT_STATES, AUTOMATIC_STATES, CURRENT_STATES, LIVE_STATUSES
 
 #: A statement with one of these rows for the seeded narrative is left as it is (only "assigned"
 #: rows, which are the tracker's own guesses, are scored again).
@@ -62,6 +63,50 @@ def add_seeded_narrative(db: Database, cfg: NarrativesConfig, embedder: Embedder
     report = assign_to_narrative(db, cfg, embedder.name, nid)
     refresh_narratives(db, cfg, embedder.name, {nid})
     return nid, report
+
+
+def update_examples(db: Database, cfg: NarrativesConfig, embedder: Embedder, nid: int, examples: list[str], *,
+                    user: User | None = None) -> AssignReport:
+    """Tune a seeded narrative: new examples, a new centroid from them, and its automatic members and
+    suggestions scored again (researchers' confirmations and rejections stay)."""
+    examples = [e.strip() for e in examples if e and e.strip()]
+    if not examples:
+        raise SeedError("at least one example statement is required", field="examples")
+    mean = np.asarray(embedder.embed(examples), dtype=np.float32).mean(axis=0)
+    with db.transaction() as session:
+        nar = session.get(Narrative, nid)
+        if nar is None:
+            raise SeedError(f"narrative {nid} does not exist", kind="not_found")
+        if nar.origin != "seeded" or nar.status not in LIVE_STATUSES:
+            raise SeedError(f"narrative {nid} is not a live seeded narrative", kind="conflict", field="examples")
+        old = list(nar.examples or [])
+        nar.examples, nar.model = examples, embedder.name
+        nar.centroid, nar.cohesion = unit(mean[None, :])[0].tobytes(), float(np.linalg.norm(mean))
+        session.execute(delete(Assignment).where(Assignment.narrative_id == nid,
+                                                 Assignment.state.in_(AUTOMATIC_STATES)))
+        session.add(NarrativeEvent(narrative_id=nid, kind="examples", detail={"examples": len(examples)},
+                                   user_id=user.id if user else None))
+        audit.record(session, user, "narrative.examples", "narrative", nid, {"examples": old}, {"examples": examples})
+        recount(session, [nid])
+    report = assign_to_narrative(db, cfg, embedder.name, nid)
+    refresh_narratives(db, cfg, embedder.name, {nid})
+    return report
+
+
+def nearest_statements(session: Session, cfg: NarrativesConfig, model: str, nid: int, *, limit: int = 20
+                       ) -> list[tuple[int, float]]:
+    """The ``limit`` statements nearest a narrative (a seeded one: its examples, with the members they
+    pulled in), best first, with their level: what joins from ``auto_level``, is suggested from
+    ``suggest_level``, and what just misses, so a researcher can tune the examples."""
+    nar = session.get(Narrative, nid)
+    mean = narrative_mean(nar) if nar is not None else None
+    scale = current_scale(session, model, cfg)
+    ids, X = load_vectors(session, model, scale=scale)
+    if mean is None or len(ids) == 0 or mean.shape[0] != X.shape[1]:
+        return []
+    levels = np.asarray(scale.level(X @ mean))
+    top = np.argsort(-levels, kind="stable")[:limit]
+    return [(int(ids[i]), round(float(levels[i]), 3)) for i in top]
 
 
 @dataclass

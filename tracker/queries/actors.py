@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from tracker.models import Actor, ActorAlias, Assignment, Narrative, Statement
-from tracker.queries.filters import StatementFilter, contains
+from tracker.queries.filters import StatementFilter, actors_named
 from tracker.queries.rows import iso
 from tracker.queries.statements import list_statements
 from tracker.vocabulary import CURRENT_STATES
@@ -48,8 +48,7 @@ def list_actors(session: Session, *, q: str | None = None, kind: str | None = No
     None: all); ``q`` matches the name or any other spelling."""
     query = select(Actor)
     if q:
-        spelled = select(ActorAlias.id).where(ActorAlias.actor_id == Actor.id, contains(ActorAlias.alias, q))
-        query = query.where(or_(contains(Actor.name, q), spelled.exists()))
+        query = query.where(Actor.id.in_(actors_named(q)))
     if kind:
         query = query.where(Actor.kind == kind)
     if country:

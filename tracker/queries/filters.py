@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from tracker.models import Actor, Assignment, Statement
+from tracker.models import Actor, ActorAlias, Assignment, Statement
 from tracker.vocabulary import CURRENT_STATES
 
 
@@ -39,7 +39,8 @@ def keyset_desc(time_col: Any, id_col: Any, after: tuple[str | None, int] | None
 class StatementFilter:
     """What a reader narrows statements by: country, actor, language, dates, narrative, words.
 
-    Empty values mean "any". ``actor`` matches speaker or outlet names (substring), ``actor_id``
+    Empty values mean "any". ``actor`` matches speaker or outlet names and their other spellings
+    (substring), ``actor_id``
     either role exactly; ``since`` and ``until`` are inclusive instants in UTC. Narrative listings
     keep the narratives with a matching statement, and match ``q`` in their label or description.
     """
@@ -77,13 +78,19 @@ class StatementFilter:
         if self.actor_id is not None:
             out.append(or_(Statement.speaker_id == self.actor_id, Statement.outlet_id == self.actor_id))
         if self.actor:
-            ids = select(Actor.id).where(contains(Actor.name, self.actor))
+            ids = actors_named(self.actor)
             out.append(or_(Statement.speaker_id.in_(ids), Statement.outlet_id.in_(ids)))
         if with_text and self.q:
             out.append(contains(Statement.text, self.q))
         if with_narrative and self.narrative_id is not None:
             out.append(in_narrative(self.narrative_id))
         return out
+
+
+def actors_named(text: str) -> Any:
+    """Ids of the actors whose name or any other spelling contains ``text`` ("赵立坚" finds Zhao Lijian)."""
+    return select(Actor.id).where(contains(Actor.name, text)).union(
+        select(ActorAlias.actor_id).where(contains(ActorAlias.alias, text)))
 
 
 def in_narrative(narrative_id: int, states: tuple[str, ...] = CURRENT_STATES) -> Any:

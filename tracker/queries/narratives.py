@@ -55,8 +55,8 @@ def list_narratives(session: Session, flt: StatementFilter | None = None, *, sta
 
 
 def narrative_statements(session: Session, narrative_id: int, *, limit: int | None = None,
-                         offset: int = 0) -> list[dict[str, Any]]:
-    """The narrative's statements in time order (undated last) with who said them."""
+                         offset: int = 0, flt: StatementFilter | None = None) -> list[dict[str, Any]]:
+    """The narrative's statements in time order (undated last) with who said them (those matching ``flt``)."""
     speaker, outlet = aliased(Actor), aliased(Actor)
     query = (
         select(Statement, speaker, outlet, Assignment.state, Assignment.score)
@@ -64,6 +64,7 @@ def narrative_statements(session: Session, narrative_id: int, *, limit: int | No
         .outerjoin(speaker, speaker.id == Statement.speaker_id)
         .outerjoin(outlet, outlet.id == Statement.outlet_id)
         .where(Assignment.narrative_id == narrative_id, Assignment.state.in_(CURRENT_STATES))
+        .where(*(flt.clauses(with_narrative=False) if flt is not None else ()))
         .order_by(Statement.published_at.asc().nulls_last(), Statement.id)
         .offset(offset)
     )
@@ -97,6 +98,7 @@ def narrative_detail(session: Session, narrative_id: int) -> dict[str, Any] | No
         reps = [by_id[i] for i in n.representative_ids if i in by_id]
     out["representatives"] = reps
     out["merged_into"] = n.merged_into_id
+    out["examples"] = list(n.examples or [])
     out["history"] = [
         {"kind": e.kind, "other_narrative_id": e.other_narrative_id, "detail": e.detail, "at": iso(e.created_at)}
         for e in session.scalars(select(NarrativeEvent).where(NarrativeEvent.narrative_id == narrative_id)

@@ -12,6 +12,17 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def shown_origin(origin: str | None) -> str | None:
+    """Where a statement was read from, as readers may see it: a URL as it is, a file by its name and
+    line ("corpus.jsonl, line 65"), never the server's path to it."""
+    if not origin or "://" in origin or ("/" not in origin and "\\" not in origin):
+        return origin
+    head, sep, tail = origin.rpartition(":")
+    path, line = (head, tail) if sep and tail.isdigit() else (origin, "")
+    name = path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return f"{name}, line {line}" if line else name
+
+
 def narrative_summary(n: Narrative) -> dict[str, Any]:
     return {
         "id": n.id,

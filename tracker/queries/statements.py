@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased
 
 from tracker.models import Actor, Assignment, Narrative, Statement
 from tracker.queries.filters import StatementFilter, in_narrative, keyset_desc
-from tracker.queries.rows import iso, statement_dict
+from tracker.queries.rows import iso, shown_origin, statement_dict
 from tracker.vocabulary import ASSIGNMENT_STATES, CURRENT_STATES
 
 STATEMENT_STATES = (*ASSIGNMENT_STATES, "unassigned")
@@ -88,7 +88,7 @@ def statement_detail(session: Session, statement_id: int) -> dict[str, Any] | No
     out = found[0]
     st = session.get(Statement, statement_id)
     assert st is not None
-    out.update({"context": st.context, "origin": st.origin, "source_id": st.source_id,
+    out.update({"context": st.context, "origin": shown_origin(st.origin), "source_id": st.source_id,
                 "created_at": iso(st.created_at), "fetched_at": iso(st.fetched_at)})
     out["assignments"] = [
         {"narrative_id": a.narrative_id, "label": label, "narrative_status": status, "state": a.state,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
+from sqlalchemy.orm import Session
+
 from tracker import export
 from tracker.service.workspace import Workspace
 
@@ -30,6 +32,6 @@ def export_table(ws: Workspace, what: str, fmt: str, out: TextIO) -> int:
         return export.write_json(rows, out)
 
 
-def timeline_csv(doc: dict[str, Any], out: TextIO) -> int:
-    """A timeline document's events as CSV, one row each."""
-    return export.write_timeline_csv(doc, out)
+def timeline_csv(session: Session, doc: dict[str, Any], out: TextIO) -> int:
+    """A timeline document's events as CSV, one row each, with each statement's title and URL."""
+    return export.write_timeline_csv(session, doc, out)

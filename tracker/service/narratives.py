@@ -1,5 +1,5 @@
 """Narratives: the listing every face shows, one narrative and its timeline, and researchers' edits
-(seed, rename and describe, change status, merge, split).
+(seed and tune, rename and describe, change status, merge and undo it, split, move statements).
 
 Each edit runs in one transaction with its history and audit row; merges and splits then refresh
 the narratives' keywords and centroids in the current embedding model's space.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from tracker import queries
@@ -19,11 +19,11 @@ from tracker.analysis.spread import detect_bursts, to_utc
 from tracker.analysis.timeline import DEFAULT_EDGE_LIMIT, limit_edges
 from tracker.config import Config, TimelineConfig
 from tracker.errors import Refused
-from tracker.models import Narrative, Statement, User
+from tracker.models import Assignment, AuditEvent, Narrative, Statement, User
 from tracker.narratives import manage
 from tracker.narratives.assign import AssignReport
 from tracker.narratives.refresh import refresh_narratives
-from tracker.narratives.seeds import add_seeded_narrative
+from tracker.narratives.seeds import add_seeded_narrative, nearest_statements, update_examples
 from tracker.narratives.tags import tag_statement
 from tracker.queries import (
     StatementFilter,
@@ -35,9 +35,10 @@ from tracker.queries import (
 from tracker.service.workspace import Workspace
 from tracker.vocabulary import SHOWN_TRIAGE, TRIAGE_STATES
 
-__all__ = ["DEFAULT_EDGE_LIMIT", "TRIAGE_CHOICES", "Seeded", "StatementFilter", "burst_flags", "triage_filter", "data_span", "detail", "edit",
-           "limit_edges", "list_narratives", "merge", "narrative_dates", "narrative_labels", "narrative_statements", "seed",
-           "seed_from_statement", "split", "timeline"]
+__all__ = ["DEFAULT_EDGE_LIMIT", "TRIAGE_CHOICES", "Seeded", "StatementFilter", "burst_flags", "data_span", "detail",
+           "edit", "limit_edges", "list_narratives", "merge", "merges_to_undo", "move", "narrative_dates",
+           "narrative_labels", "narrative_statements", "nearest", "retune", "seed", "seed_from_statement", "split",
+           "timeline", "triage_filter", "undo_merge"]
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,59 @@ def split(ws: Workspace, user: User | None, narrative_id: int, statement_ids: li
         new_id = manage.split_narrative(tx, narrative_id, statement_ids, label, user=user).id
     _refresh(ws, {narrative_id, new_id})
     return new_id
+
+
+def move(ws: Workspace, user: User | None, narrative_id: int, statement_ids: list[int], into: int) -> int:
+    """Move some statements of a narrative into another, existing one; returns the id they went to."""
+    with ws.db.transaction() as tx:
+        manage.move_statements(tx, narrative_id, statement_ids, into, user=user)
+    _refresh(ws, {narrative_id, into})
+    return into
+
+
+def undo_merge(ws: Workspace, user: User | None, narrative_id: int) -> int:
+    """Undo the merge of ``narrative_id`` (only who merged it, while nothing changed since); returns it."""
+    with ws.db.transaction() as tx:
+        into = tx.scalar(select(Narrative.merged_into_id).where(Narrative.id == narrative_id))
+        manage.unmerge_narratives(tx, narrative_id, user=user)
+    _refresh(ws, {narrative_id} | ({into} if into else set()))
+    return narrative_id
+
+
+def merges_to_undo(session: Session, user: User | None, narrative_id: int) -> list[dict[str, Any]]:
+    """The narratives ``user`` merged into ``narrative_id`` (or ``narrative_id`` itself, if they merged
+    it), newest first, which an undo could still bring back: ``{id, label}``."""
+    if user is None:
+        return []
+    merged = session.execute(select(Narrative.id, Narrative.label).where(
+        Narrative.status == "merged", or_(Narrative.merged_into_id == narrative_id, Narrative.id == narrative_id)))
+    out = []
+    for nid, label in merged:
+        by = session.scalar(select(AuditEvent.user_id).where(AuditEvent.action == "narrative.merge",
+                                                             AuditEvent.object_id == str(nid))
+                            .order_by(AuditEvent.id.desc()).limit(1))
+        if by == user.id:
+            out.append({"id": nid, "label": label})
+    return sorted(out, key=lambda n: -n["id"])
+
+
+def nearest(session: Session, config: Config, model: str, narrative_id: int, *, limit: int = 20
+            ) -> list[dict[str, Any]]:
+    """The statements nearest a narrative, best first: each with its ``level`` and its ``state`` in this
+    narrative (None: not in it), and whether the level lets it join (``joins``) or be suggested."""
+    found = nearest_statements(session, config.narratives, model, narrative_id, limit=limit)
+    states = dict(session.execute(select(Assignment.statement_id, Assignment.state).where(
+        Assignment.narrative_id == narrative_id, Assignment.statement_id.in_([sid for sid, _ in found] or [-1]))).all())
+    rows = {r["id"]: r for r in queries.statements_by_ids(session, [sid for sid, _ in found])}
+    cfg = config.narratives
+    return [{**rows[sid], "level": level, "state": states.get(sid),
+             "band": "joins" if level >= cfg.auto_level else "suggested" if level >= cfg.suggest_level else "below"}
+            for sid, level in found if sid in rows]
+
+
+def retune(ws: Workspace, user: User | None, narrative_id: int, examples: list[str]) -> AssignReport:
+    """New examples for a seeded narrative; its automatic members and suggestions are scored again."""
+    return update_examples(ws.db, ws.config.narratives, ws.embedder, narrative_id, examples, user=user)
 
 
 def _refresh(ws: Workspace, ids: set[int]) -> None:

@@ -7,9 +7,9 @@ before a model change still finds its neighbours.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 from sqlalchemy import func, select
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from tracker import audit
 from tracker.embed import Embedder
 from tracker.errors import Refused
-from tracker.ingest.drafts import StatementDraft
+from tracker.ingest.drafts import StatementDraft, is_web_url
 from tracker.ingest.store import clean_text, store_drafts, text_hash
 from tracker.models import Statement, User
 from tracker.queries import (
@@ -35,7 +35,7 @@ from tracker.similarity import Snapshot, VectorIndexes, Vectors, fresh_vectors
 from tracker.vocabulary import ACTOR_KINDS
 
 __all__ = ["STATEMENT_STATES", "Snapshot", "StatementFilter", "VectorIndexes", "Vectors", "add_statement",
-           "detail_with_similar",
+           "copies_in", "detail_with_similar",
            "filter_choices", "fresh_vectors", "list_statements", "semantic_search", "similar", "statements_by_ids"]
 
 #: How many more neighbours a filtered semantic search looks at, since the filter drops some of them.
@@ -50,6 +50,20 @@ def detail_with_similar(session: Session, model: str, statement_id: int, *, limi
     if found is not None:
         found["similar_model"], found["similar"] = similar(session, model, statement_id, limit=limit, vectors=vectors)
     return found
+
+
+def copies_in(docs: Iterable[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """The syndicated copies among narratives' timeline documents: statement id -> the original it
+    copies (``id`` and ``who`` published it), as the timeline judged them (tracker.analysis.syndication)."""
+    marks: dict[int, dict[str, Any]] = {}
+    for doc in docs:
+        events = {e["statement_id"]: e for e in doc["events"]}
+        for event in doc["events"]:
+            original = events.get(event["syndicated_from"]) if event["syndicated_from"] is not None else None
+            if original is not None:
+                marks[event["statement_id"]] = {"id": original["statement_id"],
+                                                "who": original["actor"] or original["outlet"]}
+    return marks
 
 
 def _hits(session: Session, found: list[tuple[int, float]]) -> list[dict[str, Any]]:
@@ -89,7 +103,7 @@ def semantic_search(session: Session, embedder: Embedder, text: str, *, limit: i
 def _check(actor_kind: str | None, url: str | None) -> None:
     if actor_kind is not None and actor_kind not in ACTOR_KINDS:
         raise Refused(f"actor_kind must be one of {', '.join(ACTOR_KINDS)}", field="actor_kind")
-    if url and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc):
+    if url and not is_web_url(url):
         raise Refused("url must be an http(s) URL", field="url")
 
 

@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flask import Blueprint, Flask, Response, g
+from flask import Blueprint, Flask, Response, current_app, g
 
 from tracker.config import Config, load_config
 
@@ -30,7 +30,7 @@ CSP = (
 )
 
 #: Dashboard areas, one blueprint module each under tracker/web/views/.
-VIEW_MODULES = ("pages", "statements", "actors", "tagging", "manage", "admin")
+VIEW_MODULES = ("pages", "statements", "actors", "tagging", "manage", "admin", "assets")
 
 
 def _secret_key(cfg: Config) -> str:
@@ -53,6 +53,7 @@ def create_app(config: Config | None = None, *, db: Database | None = None, embe
     from tracker.service import Workspace
     from tracker.web import api, auth, errors, filters
     from tracker.web.context import TrackerState
+    from tracker.web.requests import RequestJSON
 
     config = config or load_config()
     app = Flask(__name__, static_folder=str(Path(__file__).parent / "static"),
@@ -65,6 +66,7 @@ def create_app(config: Config | None = None, *, db: Database | None = None, embe
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         JSON_SORT_KEYS=False,
     )
+    app.json = RequestJSON(app)
     app.extensions["tracker"] = TrackerState(Workspace.open(config, db=db, embedder=embedder))
     filters.register(app)
     for blueprint in view_blueprints():
@@ -74,6 +76,11 @@ def create_app(config: Config | None = None, *, db: Database | None = None, embe
     auth.init_app(app, exempt=[api.bp])  # login pages, the deny-by-default gate, CSRF on forms
     app.teardown_appcontext(_close_session)
     app.after_request(_security_headers)
+    if config.web.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = config.web.proxy_hops  # the client's address and scheme as the proxies in front saw them
+        setattr(app, "wsgi_app", ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops))  # noqa: B010 - mypy: no method assignment
     return app
 
 
@@ -87,9 +94,19 @@ def _close_session(_exc: BaseException | None) -> None:
         session.close()
 
 
+HSTS = "max-age=31536000"
+PRIVATE_TYPES = ("text/html", "application/json", "text/csv")
+
+
 def _security_headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    if current_app.extensions["tracker"].config.auth.secure_cookies:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    if g.get("user") is not None and response.mimetype in PRIVATE_TYPES:
+        # What a signed-in reader sees stays out of every cache, the browser's disk included (a shared
+        # computer, a back button after logout); public assets keep their own headers.
+        response.headers["Cache-Control"] = "no-store"
     return response

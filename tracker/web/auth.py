@@ -32,6 +32,7 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import CSRFProtect
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 from tracker.service import accounts
 from tracker.vocabulary import ROLES
@@ -87,9 +88,9 @@ def _identify() -> None:
     header = request.headers.get("Authorization")
     if header is not None:
         scheme, _, token = header.partition(" ")
-        user = accounts.user_for_token(read_session(), token.strip()) if scheme.lower() == "bearer" else None
+        user = accounts.token_user(workspace(), read_session(), token.strip()) if scheme.lower() == "bearer" else None
         if user is None:
-            raise ApiError(401, "invalid or revoked API token", headers={"WWW-Authenticate": 'Bearer realm="api"'})
+            raise ApiError(401, "invalid, revoked or expired API token", headers={"WWW-Authenticate": 'Bearer realm="api"'})
         g.user, g.via = user, "token"
         return
     sid = session.get("sid")
@@ -113,16 +114,16 @@ def _deny_anonymous() -> Any:
 
 def _gate() -> Any:
     """The before_request hook: identify the caller, then let the request through or stop it."""
-    if request.routing_exception is not None or request.endpoint is None:
-        return None  # 404 / 405 follow
+    endpoint = request.endpoint if request.routing_exception is None else None
     try:
         _identify()
     except ApiError:
-        if not wants_json():  # a page request with a bad header: ignore the header
-            g.user, g.via = None, None
-        else:
+        if wants_json() and endpoint is not None:
             raise
-    level = endpoint_access(current_app, request.endpoint)
+        g.user, g.via = None, None  # a page request with a bad header: ignore the header
+    if endpoint is None:
+        return None  # 404 / 405 follow, on a page that knows who is asking
+    level = endpoint_access(current_app, endpoint)
     if level is None:
         log.warning("endpoint %s declares no access level: denied", request.endpoint)
         if wants_json():
@@ -150,6 +151,8 @@ def _safe_next(target: str | None) -> str:
     """Only same-site relative paths: never an open redirect."""
     if not target:
         return url_for("pages.overview")
+    if len(target) > 2000 or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return url_for("pages.overview")  # a CR/LF would split the Location header
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return url_for("pages.overview")
@@ -164,7 +167,9 @@ def login() -> Any:
         return render_template("login.html", next=next_url, error=None, name="")
     name = (request.form.get("name") or "").strip()[:100]
     password = request.form.get("password") or ""
-    outcome = accounts.sign_in(workspace(), name, password, request.remote_addr)
+    target = _safe_next(next_url)  # before signing in: nothing after the session row may fail
+    outcome = accounts.sign_in(workspace(), name, password, request.remote_addr,
+                               known_device=_known_device() == accounts.device_name(name))
     if outcome.throttled:
         message = f"Too many failed logins. Try again in {state().config.auth.lockout_minutes} minutes."
         return render_template("login.html", next=next_url, error=message, name=name), 429
@@ -173,7 +178,37 @@ def login() -> Any:
     session.clear()  # a new session (and CSRF token) on every login
     session["sid"] = outcome.session_id
     session.permanent = True
-    return redirect(_safe_next(next_url))
+    response = redirect(target)
+    _remember_device(response, accounts.device_name(name))
+    return response
+
+
+DEVICE_COOKIE = "tracker_device"
+DEVICE_DAYS = 180
+
+
+def _device_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key or "", salt="known-device")
+
+
+def _known_device() -> str | None:
+    """The account this browser signed in to before, by its signed cookie (None: none, or forged, or old)."""
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw or len(raw) > 500:
+        return None
+    try:
+        found = _device_signer().loads(raw, max_age=DEVICE_DAYS * 86400)
+    except BadData:
+        return None
+    return found if isinstance(found, str) else None
+
+
+def _remember_device(response: Any, account: str) -> None:
+    """Vouch for this browser, so a lock an outsider caused on the account (by guessing from many
+    addresses) does not keep its owner out; sent only to the login page."""
+    response.set_cookie(DEVICE_COOKIE, _device_signer().dumps(account), max_age=DEVICE_DAYS * 86400,
+                        path=url_for("auth.login"), httponly=True, samesite="Strict",
+                        secure=state().config.auth.secure_cookies)
 
 
 @bp.post("/logout")

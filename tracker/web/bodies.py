@@ -6,7 +6,7 @@ WSGI server for every request capped a 2-core machine at a few hundred requests 
 gzipped copy (about a sixth of the size) is made once, next to the raw bytes, and a client that
 already holds the current version gets a bodiless 304.
 
-Only JSON data goes through here. HTML pages are not compressed: they carry CSRF tokens next to
+Only JSON data and static assets go through here. HTML pages are not compressed: they carry CSRF tokens next to
 text reflected from the query string, the mix that compression side channels (BREACH) exploit.
 """
 
@@ -28,24 +28,29 @@ class Body:
     etag: str  # of the raw bytes; the gzipped variant carries it with a "-gz" suffix
 
 
-def make_body(raw: bytes) -> Body:
+def make_body(raw: bytes, *, level: int = 6) -> Body:
     """Fingerprint and compress ``raw`` once; the result is what caches keep."""
     etag = hashlib.blake2b(raw, digest_size=12).hexdigest()
-    gz = gzip.compress(raw, compresslevel=6, mtime=0) if len(raw) >= MIN_GZIP_BYTES else None
+    gz = gzip.compress(raw, compresslevel=level, mtime=0) if len(raw) >= MIN_GZIP_BYTES else None
     return Body(raw, gz if gz is not None and len(gz) < len(raw) else None, etag)
 
 
-def send_body(body: Body, mimetype: str, headers: dict[str, str] | None = None) -> Response:
+PRIVATE = "private, no-cache"
+
+
+def send_body(body: Body, mimetype: str, headers: dict[str, str] | None = None, *,
+              cache_control: str = PRIVATE) -> Response:
     """The body in the encoding the client accepts, answered with 304 when its ETag still matches.
 
-    ``Cache-Control: private, no-cache``: browsers keep the copy but ask each time (a reader may lose
-    access, and the data changes with every commit); shared caches keep nothing.
+    Data goes out with ``Cache-Control: private, no-cache``: browsers keep the copy but ask each time
+    (a reader may lose access, and the data changes with every commit); shared caches keep nothing.
+    Static assets pass their own (``tracker.web.assets``).
     """
     use_gzip = body.gzipped is not None and request.accept_encodings["gzip"] > 0
     data = body.gzipped if use_gzip and body.gzipped is not None else body.raw
     response = Response(data, mimetype=mimetype, headers=headers)
     response.set_etag(body.etag + ("-gz" if use_gzip else ""))
-    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Cache-Control"] = cache_control
     response.vary.add("Accept-Encoding")
     if use_gzip:
         response.headers["Content-Encoding"] = "gzip"

@@ -3,9 +3,7 @@ for plotly.js (served offline from the installed plotly wheel)."""
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from flask import url_for
@@ -84,10 +82,3 @@ def chart_summary(doc: dict[str, Any]) -> dict[str, Any]:
     the data they draw is chart.json's, so the page never builds it."""
     return {"drawn": any(e["published_at"] is not None for e in doc["events"]),
             "edges_shown": min(CHART_EDGES, len(doc["edges"])), "edges_total": len(doc["edges"])}
-
-
-def plotly_js_path() -> Path:
-    spec = importlib.util.find_spec("plotly")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("the plotly package is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"

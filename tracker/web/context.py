@@ -13,6 +13,7 @@ from flask import current_app, g
 
 from tracker.service import Workspace
 from tracker.service.statements import VectorIndexes
+from tracker.web.assets import Assets
 from tracker.web.cache import DataVersions, WebCaches
 
 if TYPE_CHECKING:
@@ -24,13 +25,14 @@ if TYPE_CHECKING:
 
 
 class TrackerState:
-    """One app's workspace, caches and statement-vector indexes; made by ``create_app``."""
+    """One app's workspace, caches, statement-vector indexes and static assets; made by ``create_app``."""
 
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self.caches = WebCaches()
         self.versions = DataVersions(workspace.db)
         self.vector_indexes = VectorIndexes()
+        self.assets = Assets()
 
     @property
     def config(self) -> Config:

@@ -1,9 +1,9 @@
 """The one JSON error dialect: ``{"error": {"code", "message", "field"?}}`` with the right status.
 
 Everything under ``/api`` answers in JSON, including Flask's own 404/405/413 and unexpected
-failures (logged, never shown), and so do the tagging queue's calls (``/tag/api``); pages keep
-Werkzeug's small HTML error pages. A use case's refusal (``tracker.errors.Refused``) becomes an
-``ApiError`` with the status of its kind.
+failures (logged, never shown), and so do the tagging queue's calls (``/tag/api``); pages answer
+with an error page in the site's layout (navigation, what went wrong, what to do next). A use
+case's refusal (``tracker.errors.Refused``) becomes an ``ApiError`` with the status of its kind.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -67,6 +67,31 @@ def error_response(status: int, message: str, *, field: str | None = None, code:
     return response
 
 
+#: What an error page says, by status: its title and what the reader can do about it.
+PAGE_TEXT = {
+    400: ("This request cannot be answered", "Check the address or the form's values; the message above names "
+          "the one at fault."),
+    401: ("Please log in", "This page is for signed-in users."),
+    403: ("Not for your account", "Your role does not open this page: viewers read, researchers tag and manage "
+          "narratives, admins look after sources and accounts. Ask an admin if you need more."),
+    404: ("Nothing here", "The page does not exist, or no longer does: check the link, or find what you were "
+          "looking for from the pages below."),
+    405: ("Not like this", "This address does not take that kind of request; use the page's own links and forms."),
+    413: ("Too large", "What was sent is larger than the dashboard accepts."),
+    429: ("Too many requests", "Wait a few minutes, then try again."),
+}
+
+
+def error_page(exc: HTTPException) -> tuple[str, int]:
+    code = exc.code or 500
+    title, hint = PAGE_TEXT.get(code, (exc.name, "Try again, or start from the pages below."))
+    user = g.get("user")
+    if code == 403 and user is not None:
+        hint = f"You are signed in as {user.name} ({user.role}). {hint}"
+    message = exc.description if code == 400 else None
+    return render_template("error.html", code=code, title=title, hint=hint, message=message), code
+
+
 def wants_json() -> bool:
     return request.path == "/api" or request.path.startswith("/api/")
 
@@ -80,12 +105,14 @@ def register(app: Flask) -> None:
     def csrf_error(exc: CSRFError) -> Any:
         if wants_json():
             return error_response(400, exc.description or "CSRF check failed", code="csrf")
-        return exc
+        return error_page(exc)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
         if not wants_json():
-            return exc
+            if exc.code is None or exc.code < 400 or exc.response is not None:
+                return exc
+            return error_page(exc)
         headers = {}
         allowed = getattr(exc, "valid_methods", None)  # a MethodNotAllowed says which methods are
         if exc.code == 405 and allowed:

@@ -22,8 +22,7 @@ from tracker.vocabulary import (
     ROLES,
     TRIAGE_STATES,
 )
-
-MAX_ID = 2**31 - 1
+from tracker.web.requests import MAX_ID
 
 
 def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
@@ -120,6 +119,13 @@ SCHEMAS: dict[str, Any] = {
         "outlet_id": _nullable("integer"), "last_fetched_at": TIME, "next_due_at": TIME,
         "last_status": _nullable("string"), "last_error": _nullable("string"), "error_count": INT}),
     "SourcePage": _page("Source"),
+    "FetchResult": _obj(["source", "status", "inserted", "updated", "unchanged", "errors", "error"], {
+        "source": STR, "status": {"enum": ["ok", "not_modified", "failed", "busy"]}, "inserted": INT,
+        "updated": INT, "unchanged": INT, "errors": INT, "error": _nullable("string")}),
+    "Fetches": _obj(["items"], {"items": {"type": "array", "items": _obj(
+        ["at", "status", "inserted", "updated", "unchanged", "row_errors", "error"], {
+            "at": TIME, "status": STR, "inserted": INT, "updated": INT, "unchanged": INT, "row_errors": INT,
+            "error": _nullable("string")})}}),
     "User": _obj(["id", "name", "role", "disabled"], {
         "id": INT, "name": STR, "role": {"enum": list(ROLES)}, "disabled": BOOL, "created_at": TIME}),
     "UserPage": _page("User"),
@@ -127,6 +133,10 @@ SCHEMAS: dict[str, Any] = {
         "id": INT, "at": TIME, "user_id": _nullable("integer"), "user": _nullable("string"), "action": STR,
         "object_type": STR, "object_id": _nullable("string"), "old": _nullable("object"), "new": _nullable("object")}),
     "AuditPage": _page("AuditEvent"),
+    "Token": _obj(["id", "user_id", "label", "created_at", "last_used_at", "expires_at", "state"], {
+        "id": INT, "user_id": INT, "user": _nullable("string"), "label": _nullable("string"), "created_at": TIME,
+        "last_used_at": TIME, "expires_at": TIME, "state": {"enum": ["active", "expired", "revoked"]}}),
+    "Tokens": _obj(["items"], {"items": {"type": "array", "items": _ref("Token")}}),
     "Me": _obj(["user", "public_read"], {"user": {"oneOf": [{"type": "null"}, _ref("User")]}, "public_read": BOOL}),
 }
 
@@ -223,6 +233,22 @@ def _narrative_paths() -> dict[str, Any]:
             "parameters": [nid],
             "post": _op("merge this narrative into another (researcher)", 200, "NarrativeDetail", (404, 409, 422),
                         tag="write", body=_body(["into"], {"into": ID}))},
+        "/api/narratives/{narrative_id}/move": {
+            "parameters": [nid],
+            "post": _op("move statements into another, existing narrative (researcher)", 200, "NarrativeDetail",
+                        (404, 409, 422), tag="write", body=_body(["statement_ids", "into"], {
+                            "statement_ids": {"type": "array", "minItems": 1, "maxItems": 10000, "items": ID},
+                            "into": ID}))},
+        "/api/narratives/{narrative_id}/unmerge": {
+            "parameters": [nid],
+            "post": _op("undo this narrative's merge; only who merged it (researcher)", 200, "NarrativeDetail",
+                        (404, 409, 422), tag="write", body=_body([], {}))},
+        "/api/narratives/{narrative_id}/examples": {
+            "parameters": [nid],
+            "put": _op("new examples for a seeded narrative, scored again (researcher)", 200, "NarrativeDetail",
+                       (404, 409, 422), tag="write", body=_body(["examples"], {
+                           "examples": {"type": "array", "minItems": 1, "maxItems": 200,
+                                        "items": {"type": "string", "maxLength": 5000}}}))},
         "/api/narratives/{narrative_id}/split": {
             "parameters": [nid],
             "post": _op("move statements into a new narrative (researcher)", 201, "NarrativeDetail",
@@ -301,9 +327,18 @@ def _admin_paths() -> dict[str, Any]:
         },
         "/api/sources/{source_id}": {
             "parameters": [_path("source_id")],
-            "patch": _op("pause, resume or reschedule a source (admin)", 200, "Source", (404, 422), tag="admin",
-                         body=_body([], {"enabled": _nullable("boolean"), "every": OPT,
-                                         "fetch_full_text": _nullable("boolean"), "country": OPT}))},
+            "patch": _op("edit, pause, resume or reschedule a source (admin)", 200, "Source", (404, 422),
+                         tag="admin", body=_body([], {
+                             "enabled": _nullable("boolean"), "every": OPT, "fetch_full_text": _nullable("boolean"),
+                             "country": OPT, "name": OPT, "url": OPT, "actor": OPT, "outlet": OPT})),
+            "delete": _op("delete a source; its statements stay (admin)", 200, "Source", (404,), tag="admin")},
+        "/api/sources/{source_id}/fetch": {
+            "parameters": [_path("source_id")],
+            "post": _op("fetch one source now (admin)", 200, "FetchResult", (404,), tag="admin", body=_body([], {}))},
+        "/api/sources/{source_id}/fetches": {
+            "parameters": [_path("source_id")],
+            "get": _op("a source's fetch log, newest first (admin)", 200, "Fetches", (400, 404), tag="admin",
+                       params=[_q("limit", {"type": "integer", "minimum": 1, "maximum": 200})])},
         "/api/users": {
             "get": _op("users (admin)", 200, "UserPage", (400,), tag="admin", params=[LIMIT, CURSOR]),
             "post": _op("add a user (admin)", 201, "User", (409, 422), tag="admin", body=_body(["name", "role"], {
@@ -312,10 +347,17 @@ def _admin_paths() -> dict[str, Any]:
         },
         "/api/users/{user_id}": {
             "parameters": [_path("user_id")],
-            "patch": _op("change a user's role, password or disabled flag (admin)", 200, "User", (404, 409, 422),
+            "patch": _op("change a user's role, password (which revokes their sessions and tokens) or disabled "
+                         "flag (admin)", 200, "User", (404, 409, 422),
                          tag="admin", body=_body([], {"role": {"enum": list(ROLES)}, "disabled": _nullable("boolean"),
                                                       "password": _nullable("string", minLength=12,
                                                                             maxLength=1024)}))},
+        "/api/tokens": {
+            "get": _op("API tokens, newest first; never their secrets (admin)", 200, "Tokens", (400,), tag="admin",
+                       params=[_q("user", ID, "only this user's tokens")])},
+        "/api/tokens/{token_id}": {
+            "parameters": [_path("token_id")],
+            "delete": _op("revoke an API token at once (admin)", 200, "Token", (404,), tag="admin")},
         "/api/audit": {
             "get": _op("the audit trail, newest first (admin)", 200, "AuditPage", (400,), tag="admin", params=[
                 _q("object_type", {"type": "string", "maxLength": 40}),

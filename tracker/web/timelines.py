@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
-from tracker.service import narratives
+from tracker.service import narratives, statements
 from tracker.web.bodies import Body, make_body
 from tracker.web.context import data_version, read_session, state
 
@@ -40,3 +40,15 @@ def timeline_body(cache: LRU, narrative_id: int, variant: Hashable, serialise: C
 
     found: Body | None = cache.get((narrative_id, version, variant), make)
     return found
+
+
+def mark_copies(session: Session, version: tuple[Any, ...], rows: list[dict[str, Any]],
+                narrative_id: int | None = None) -> list[dict[str, Any]]:
+    """Set ``copy_of`` ({id, who} or None) on statement rows: a syndicated copy of an earlier statement of
+    its narrative (each row's, or ``narrative_id`` for all), as that narrative's timeline judged it."""
+    wanted = {narrative_id} if narrative_id is not None else {r["narrative"]["id"] for r in rows if r.get("narrative")}
+    docs = [doc for nid in sorted(wanted) if (doc := cached_timeline(session, nid, version)) is not None]
+    marks = statements.copies_in(docs)
+    for row in rows:
+        row["copy_of"] = marks.get(row["id"])
+    return rows

@@ -1,4 +1,4 @@
-"""Admins' routes: feed sources, user accounts and the audit log."""
+"""Admins' routes: feed sources, user accounts and their API tokens, and the audit log."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flask import jsonify
 from tracker.service import accounts
 from tracker.service import sources as source_cases
 from tracker.vocabulary import ROLES
-from tracker.web.api.args import arg_str, check_text, decode_cursor, limit_arg, page
+from tracker.web.api.args import arg_int, arg_str, check_text, decode_cursor, limit_arg, page
 from tracker.web.api.blueprint import ID, bp, me
 from tracker.web.api.fields import body, field_bool, field_str
 from tracker.web.auth import access
@@ -48,9 +48,40 @@ def add_source() -> Any:
 def edit_source(source_id: int) -> Any:
     data = body(source_cases.EDITABLE_FIELDS)
     given = {"enabled": field_bool(data, "enabled"), "fetch_full_text": field_bool(data, "fetch_full_text"),
-             "every": field_str(data, "every", max_len=20), "country": field_str(data, "country", max_len=8)}
-    view, _ = source_cases.edit(workspace(), me(), source_id, {k: v for k, v in given.items() if v is not None})
+             "every": field_str(data, "every", max_len=20), "country": field_str(data, "country", max_len=8),
+             "name": field_str(data, "name", max_len=200), "url": field_str(data, "url", max_len=2000)}
+    changes: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    for name in ("actor", "outlet"):  # null or "" clears it
+        if name in data:
+            changes[name] = field_str(data, name) or None
+    view, _ = source_cases.edit(workspace(), me(), source_id, changes, network_only=True)
     return jsonify(view)
+
+
+@bp.delete(f"/sources/<{ID}:source_id>")
+@access("admin")
+def delete_source(source_id: int) -> Any:
+    """Delete a source; the statements it brought stay."""
+    return jsonify(source_cases.delete(workspace(), me(), source_id))
+
+
+@bp.post(f"/sources/<{ID}:source_id>/fetch")
+@access("admin")
+def fetch_source(source_id: int) -> Any:
+    """Fetch one source now (paused ones too) and answer what it brought."""
+    body(())
+    return jsonify(source_cases.fetch_one(workspace(), me(), source_id))
+
+
+@bp.get(f"/sources/<{ID}:source_id>/fetches")
+@access("admin")
+def source_fetches(source_id: int) -> Any:
+    """The source's fetch log, newest first."""
+    session = read_session()
+    if source_cases.get(session, source_id) is None:
+        raise ApiError(404, f"source {source_id} does not exist")
+    return jsonify({"items": source_cases.fetch_log(session, source_id, limit=arg_int("limit", hi=200, default=50)
+                                                    or 50)})
 
 
 @bp.get("/users")
@@ -82,6 +113,19 @@ def edit_user(user_id: int) -> Any:
         raise ApiError(422, f"role must be one of {', '.join(ROLES)}", field="role")
     return jsonify(accounts.edit_user(workspace(), me(), user_id, role=role, disabled=field_bool(data, "disabled"),
                                       password=_password(data)))
+
+
+@bp.get("/tokens")
+@access("admin")
+def tokens() -> Any:
+    """Every API token (of ``user``, an id), newest first: owner, label, state, created, last used, expiry."""
+    return jsonify({"items": accounts.list_tokens(read_session(), user_id=arg_int("user"))})
+
+
+@bp.delete(f"/tokens/<{ID}:token_id>")
+@access("admin")
+def revoke_token(token_id: int) -> Any:
+    return jsonify(accounts.revoke_token(workspace(), me(), token_id))
 
 
 @bp.get("/audit")

@@ -18,6 +18,7 @@ from flask import request
 from tracker.web.api.blueprint import MAX_ID
 from tracker.web.context import state
 from tracker.web.errors import ApiError
+from tracker.web.requests import YEARS
 
 MAX_LIMIT = 200
 
@@ -81,14 +82,15 @@ def parse_time(value: str, field: str, *, end_of_day: bool = False, status: int 
     try:
         if len(value) == 10:
             day = datetime.fromisoformat(value).date()
-            return datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
-        parsed = datetime.fromisoformat(value)
-        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+            parsed = datetime.combine(day, time.max if end_of_day else time.min, tzinfo=UTC)
+        else:
+            parsed = datetime.fromisoformat(value)
+            parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except (ValueError, OverflowError) as exc:
         raise ApiError(status, f"{field} must be an ISO date or date-time, e.g. 2021-03-02T10:00:00Z",
                        field=field) from exc
-    if not 1900 <= parsed.year <= 2200:
-        raise ApiError(status, f"{field} must be between the years 1900 and 2200", field=field)
+    if not YEARS[0] <= parsed.year <= YEARS[1]:
+        raise ApiError(status, f"{field} must be between the years {YEARS[0]} and {YEARS[1]}", field=field)
     return parsed
 
 

@@ -12,6 +12,7 @@ from flask import Blueprint
 from tracker.errors import Refused
 from tracker.web.auth import current_user
 from tracker.web.errors import ApiError, refused_as_json
+from tracker.web.requests import ID, MAX_ID
 
 if TYPE_CHECKING:
     from tracker.models import User
@@ -19,8 +20,7 @@ if TYPE_CHECKING:
 bp = Blueprint("api", __name__, url_prefix="/api")
 bp.register_error_handler(Refused, refused_as_json)
 
-MAX_ID = 2**31 - 1
-ID = f"int(min=1, max={MAX_ID})"
+__all__ = ["ID", "MAX_ID", "bp", "me", "not_found"]
 
 
 def me() -> User:

@@ -1,4 +1,5 @@
-"""Researchers' writes: add statements, tag and untag them, seed, edit, merge and split narratives.
+"""Researchers' writes: add statements, tag and untag them, seed and tune, edit, merge (and undo), split
+narratives and move statements between them.
 
 Each write is one use case (``tracker.service``), which runs in one transaction with its audit row;
 a refusal comes back as the JSON error of its kind, naming the field.
@@ -120,3 +121,34 @@ def split(narrative_id: int) -> Any:
     ids = field_list(data, "statement_ids", int, max_items=10_000)
     new_id = narratives.split(workspace(), me(), narrative_id, ids, label or "")
     return jsonify(_narrative_now(new_id)), 201
+
+
+@bp.post(f"/narratives/<{ID}:narrative_id>/move")
+@access("researcher")
+def move(narrative_id: int) -> Any:
+    """Move some statements of this narrative into another, existing one (confirmed there)."""
+    data = body(("statement_ids", "into"))
+    into = field_int(data, "into", required=True)
+    ids = field_list(data, "statement_ids", int, max_items=10_000)
+    assert into is not None
+    return jsonify(_narrative_now(narratives.move(workspace(), me(), narrative_id, ids, into)))
+
+
+@bp.post(f"/narratives/<{ID}:narrative_id>/unmerge")
+@access("researcher")
+def unmerge(narrative_id: int) -> Any:
+    """Undo this narrative's merge (only who merged it, while the statements it moved are unchanged)."""
+    body(())
+    return jsonify(_narrative_now(narratives.undo_merge(workspace(), me(), narrative_id)))
+
+
+@bp.put(f"/narratives/<{ID}:narrative_id>/examples")
+@access("researcher")
+def examples(narrative_id: int) -> Any:
+    """New examples for a seeded narrative; its automatic members and suggestions are scored again."""
+    given = field_list(body(("examples",)), "examples", str, max_items=200)
+    if not any(e.strip() for e in given):
+        raise ApiError(422, "examples must hold at least one non-empty statement", field="examples")
+    report = narratives.retune(workspace(), me(), narrative_id, given)
+    detail = _narrative_now(narrative_id) or {"id": narrative_id}
+    return jsonify({**detail, "assigned": report.assigned, "suggested": report.suggested})

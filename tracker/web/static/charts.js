@@ -22,6 +22,8 @@
                    "#b7950b", "#2c3e50", "#e84393", "#6c5ce7", "#00838f"];
     var FONT = 'system-ui, "Noto Sans", "WenQuanYi Zen Hei", sans-serif';
 
+    /* plotly reads every string it is given (names, axis values, tick and node text) as its own
+       HTML subset (<a href>, <b>, <br>...): anything from the data goes through here first. */
     function escapeText(s) {
       return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
     }
@@ -57,7 +59,7 @@
       };
     }
 
-    function laneName(name) { return name.length > 24 ? name.slice(0, 23) + "…" : name; }
+    function laneName(name) { return escapeText(name.length > 24 ? name.slice(0, 23) + "…" : name); }
 
     function drawTimeline(lane) {
       var lanes = [];
@@ -65,7 +67,7 @@
       var traces = countries.map(function (c) {
         var ev = data.events.filter(function (e) { return e.country === c; });
         return {
-          type: "scatter", mode: "markers", name: c,
+          type: "scatter", mode: "markers", name: escapeText(c),
           x: ev.map(function (e) { return e.t; }),
           y: ev.map(function (e) { return laneName(e[lane]); }),
           customdata: ev.map(function (e) { return e.id; }),
@@ -128,7 +130,7 @@
         var nodes = data.actors.filter(function (a) { return a.country === c; });
         if (!nodes.length) { return; }
         traces.push({
-          type: "scatter", mode: narrow() ? "markers" : "markers+text", name: c,
+          type: "scatter", mode: narrow() ? "markers" : "markers+text", name: escapeText(c),
           x: nodes.map(function (a) { return byName[a.name].x; }), y: nodes.map(function (a) { return byName[a.name].y; }),
           text: nodes.map(function (a) { return laneName(a.name); }), textposition: "top center",
           textfont: { size: 10 },
@@ -144,7 +146,7 @@
       var layout = baseLayout(Math.max(280, countries.length * 70 + 100));
       layout.margin.l = 60;
       layout.xaxis = { type: "date", title: { text: "first appearance" } };
-      layout.yaxis = { tickmode: "array", tickvals: countries.map(function (c, i) { return i; }), ticktext: countries,
+      layout.yaxis = { tickmode: "array", tickvals: countries.map(function (c, i) { return i; }), ticktext: countries.map(escapeText),
                        range: [-0.6, countries.length - 0.4], zeroline: false };
       layout.annotations = annotations;
       window.Plotly.react(div, traces, layout, config);

@@ -109,8 +109,9 @@
                         s.published_at ? s.published_at.slice(0, 10) : "undated"].filter(Boolean).join(" · ") + " · ";
     meta.appendChild(el("a", { href: linkTo(urls.statementUrl, s.id) }, "statement #" + s.id));
     box.appendChild(meta);
-    if (s.title && s.title !== s.text) { box.appendChild(el("h2", { className: "tag-title" }, s.title)); }
-    box.appendChild(el("blockquote", { className: "statement" }, s.text));
+    var lang = s.language ? { lang: s.language } : {};
+    if (s.title && s.title !== s.text) { box.appendChild(el("h2", Object.assign({ className: "tag-title" }, lang), s.title)); }
+    box.appendChild(el("blockquote", Object.assign({ className: "statement" }, lang), s.text));
 
     var state = el("p", { className: "tag-state" });
     if (item.decision) {

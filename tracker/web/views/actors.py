@@ -17,7 +17,9 @@ from tracker.service import statements
 from tracker.vocabulary import ACTOR_KINDS
 from tracker.web.auth import access, current_user
 from tracker.web.charts import bars, histogram
-from tracker.web.context import read_session, workspace
+from tracker.web.context import data_version, read_session, workspace
+from tracker.web.requests import ID, arg_text, parse_int
+from tracker.web.timelines import mark_copies
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +37,8 @@ def actors() -> str:
     args = request.args
     after = None
     if args.get("after_name") is not None and (args.get("after_id") or "").isdigit():
-        after = (args["after_name"], int(args["after_id"]))
-    rows = actor_cases.list_actors(session, q=args.get("q"), country=args.get("country") or None,
+        after = (arg_text("after_name", 300) or "", parse_int(args["after_id"], "after_id") or 0)
+    rows = actor_cases.list_actors(session, q=arg_text("q", 300), country=arg_text("country", 8) or None,
                               kind=args.get("kind") if args.get("kind") in ACTOR_KINDS else None,
                               limit=PAGE_SIZE + 1, after=after)
     next_args = None
@@ -48,10 +50,11 @@ def actors() -> str:
                            choices=statements.filter_choices(session), paged=after is not None)
 
 
-@bp.get("/actors/<int:actor_id>")
+@bp.get(f"/actors/<{ID}:actor_id>")
 @access("read")
 def actor(actor_id: int) -> str:
     session = read_session()
+    version = data_version(session)
     detail = actor_cases.actor_detail(session, actor_id, recent=RECENT, narratives=None)
     if detail is None:
         abort(404)
@@ -61,11 +64,11 @@ def actor(actor_id: int) -> str:
         activity = {"rects": bars(histogram(dates, dates[0], dates[-1], ACTIVITY_BINS)),
                     "first": dates[0], "last": dates[-1], "total": len(dates)}
     return render_template("actor.html", a=detail, narratives=detail["narratives"], activity=activity,
-                           recent=detail["recent_statements"], user=current_user(),
+                           recent=mark_copies(session, version, detail["recent_statements"]), user=current_user(),
                            messages=get_flashed_messages(with_categories=True))
 
 
-@bp.post("/actors/<int:actor_id>/aliases")
+@bp.post(f"/actors/<{ID}:actor_id>/aliases")
 @access("researcher")
 def add_actor_alias(actor_id: int) -> Response:
     """Teach another spelling of this actor; a separate actor already known by it is merged in."""

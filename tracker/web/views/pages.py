@@ -1,6 +1,6 @@
 """Dashboard pages: the overview of narratives and one narrative's page (timeline, graph, exports).
 
-Charts are drawn in the browser by plotly.js, served from the installed plotly wheel (no CDN), fed
+Charts are drawn in the browser by plotly.js, served from the installed plotly wheel (``tracker.web.assets``), fed
 by the page's ``chart.json`` (fetched by static/charts.js, so the CSP can forbid inline script and
 the page stays small). Sparklines are small SVGs (``tracker.web.charts``). Timelines
 (``tracker.web.timelines``), filter choices and the pages' own blocks are cached by the app, keyed
@@ -15,17 +15,24 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Response, abort, request, send_file
+from flask import Blueprint, Response, abort, request
 
 from tracker.errors import Refused
 from tracker.service import exports, narratives, statements
 from tracker.web.auth import access
 from tracker.web.bodies import send_body
-from tracker.web.charts import chart_data, chart_summary, histogram, plotly_js_path, sparkline_points
+from tracker.web.charts import chart_data, chart_summary, histogram, sparkline_points
 from tracker.web.context import data_version, read_session, state
 from tracker.web.render import render_cached
-from tracker.web.requests import decode_cursor, encode_cursor, filter_from_request, next_page_url, parse_int
-from tracker.web.timelines import cached_timeline, timeline_body
+from tracker.web.requests import (
+    ID,
+    decode_cursor,
+    encode_cursor,
+    filter_from_request,
+    next_page_url,
+    parse_int,
+)
+from tracker.web.timelines import cached_timeline, mark_copies, timeline_body
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -105,7 +112,7 @@ def _overview_vars(session: Session, version: tuple[Any, ...]) -> dict[str, Any]
 # ---------------------------------------------------------------- narrative page
 
 
-@bp.get("/narratives/<int:narrative_id>")
+@bp.get(f"/narratives/<{ID}:narrative_id>")
 @access("read")
 def narrative(narrative_id: int) -> str:
     session = read_session()
@@ -115,7 +122,7 @@ def narrative(narrative_id: int) -> str:
                          lambda: _narrative_vars(session, narrative_id, version))
 
 
-@bp.get("/narratives/<int:narrative_id>/chart.json")
+@bp.get(f"/narratives/<{ID}:narrative_id>/chart.json")
 @access("read")
 def chart_json(narrative_id: int) -> Response:
     """The narrative page's chart data, apart from its HTML: the page stays small however many
@@ -131,18 +138,19 @@ def _narrative_vars(session: Session, narrative_id: int, version: tuple[Any, ...
     if detail is None:
         abort(404)
     doc = cached_timeline(session, narrative_id, version)
-    page = max(parse_int(request.args.get("page")) or 1, 1)
+    page = parse_int(request.args.get("page"), "page") or 1
     rows = narratives.narrative_statements(session, narrative_id, limit=STATEMENTS_PER_PAGE + 1,
                                            offset=(page - 1) * STATEMENTS_PER_PAGE)
     labels = narratives.narrative_labels(session, {h["other_narrative_id"] for h in detail["history"]
                                                    if h["other_narrative_id"]})
     return {"n": detail, "doc": doc, "chart": chart_summary(doc) if doc else None,
             "actors_shown": doc["actors"][:ACTORS_ON_PAGE] if doc else [],
-            "statements": rows[:STATEMENTS_PER_PAGE], "page": page, "more": len(rows) > STATEMENTS_PER_PAGE,
+            "statements": mark_copies(session, version, rows[:STATEMENTS_PER_PAGE], narrative_id),
+            "page": page, "more": len(rows) > STATEMENTS_PER_PAGE,
             "history_labels": labels}
 
 
-@bp.get("/narratives/<int:narrative_id>/timeline.csv")
+@bp.get(f"/narratives/<{ID}:narrative_id>/timeline.csv")
 @access("read")
 def timeline_csv(narrative_id: int) -> Response:
     """The timeline's events as CSV; cells that a spreadsheet would run as formulas are neutralised."""
@@ -151,12 +159,12 @@ def timeline_csv(narrative_id: int) -> Response:
     if doc is None:
         abort(404)
     out = io.StringIO()
-    exports.timeline_csv(doc, out)
+    exports.timeline_csv(session, doc, out)
     return Response(out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="narrative-{narrative_id}-timeline.csv"'})
 
 
-@bp.get("/narratives/<int:narrative_id>/timeline.json")
+@bp.get(f"/narratives/<{ID}:narrative_id>/timeline.json")
 @access("read")
 def timeline_json(narrative_id: int) -> Response:
     body = timeline_body(state().caches.export_bodies, narrative_id, None, _json_bytes)
@@ -164,19 +172,3 @@ def timeline_json(narrative_id: int) -> Response:
         abort(404)
     return send_body(body, "application/json", headers={
         "Content-Disposition": f'attachment; filename="narrative-{narrative_id}-timeline.json"'})
-
-
-# ---------------------------------------------------------------- chart library, offline
-
-
-@bp.get("/assets/plotly.min.js")
-@access("public")
-def plotly_js() -> Response:
-    """plotly.js from the installed wheel, so charts draw with no network access."""
-    try:
-        path = plotly_js_path()
-    except FileNotFoundError:
-        abort(404)
-    if not path.exists():
-        abort(404)
-    return send_file(path, mimetype="text/javascript", max_age=7 * 24 * 3600, conditional=True)

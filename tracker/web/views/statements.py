@@ -14,9 +14,17 @@ from flask import Blueprint, abort, render_template, request
 
 from tracker.service import narratives, statements
 from tracker.web.auth import access
-from tracker.web.context import read_session, state
-from tracker.web.requests import decode_cursor, encode_cursor, filter_from_request, next_page_url
+from tracker.web.context import data_version, read_session, state
+from tracker.web.requests import (
+    ID,
+    arg_text,
+    decode_cursor,
+    encode_cursor,
+    filter_from_request,
+    next_page_url,
+)
 from tracker.web.similarity import vectors
+from tracker.web.timelines import mark_copies
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +33,6 @@ bp = Blueprint("statements", __name__)
 PAGE_SIZE = 50
 SEMANTIC_RESULTS = 50
 SIMILAR = 10
-MAX_QUERY = 500
 
 
 def _scored(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -37,12 +44,13 @@ def _scored(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @access("read")
 def search() -> str:
     session = read_session()
+    version = data_version(session)
     mode = "semantic" if request.args.get("mode") == "semantic" else "keyword"
-    text = (request.args.get("q") or "").strip()
+    text = (arg_text("q") or "").strip()
     next_url = None
     if mode == "semantic":
         flt = filter_from_request(with_text=False)
-        rows = _scored(statements.semantic_search(session, state().embedder, text[:MAX_QUERY], limit=SEMANTIC_RESULTS,
+        rows = _scored(statements.semantic_search(session, state().embedder, text, limit=SEMANTIC_RESULTS,
                                                   vectors=vectors(session), flt=flt)) if text else []
     else:
         flt = filter_from_request()
@@ -52,18 +60,21 @@ def search() -> str:
             rows = rows[:PAGE_SIZE]
             next_url = next_page_url("statements.search", encode_cursor(rows[-1]["published_at"], rows[-1]["id"]))
     narrative = narratives.detail(session, flt.narrative_id) if flt.narrative_id is not None else None
-    return render_template("statements.html", rows=rows, mode=mode, q=text, args=request.args,
+    return render_template("statements.html", rows=mark_copies(session, version, rows), mode=mode, q=text,
+                           args=request.args,
                            choices=statements.filter_choices(session), next_url=next_url, narrative=narrative,
                            paged=request.args.get("after") is not None)
 
 
-@bp.get("/statements/<int:statement_id>")
+@bp.get(f"/statements/<{ID}:statement_id>")
 @access("read")
 def statement(statement_id: int) -> str:
     session = read_session()
+    version = data_version(session)
     detail = statements.detail_with_similar(session, state().workspace.model, statement_id, limit=SIMILAR,
                                             vectors=vectors(session))
     if detail is None:
         abort(404)
-    return render_template("statement.html", s=detail, similar=_scored(detail["similar"]),
+    similar = mark_copies(session, version, _scored(detail["similar"]))
+    return render_template("statement.html", s=mark_copies(session, version, [detail])[0], similar=similar,
                            has_vector=detail["similar_model"] is not None)
