@@ -16,7 +16,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+## plotly.js's basic bundle (scatter, bar, pie: a quarter of the full one the plotly wheel ships) from the
+## npm registry, at the wheel's plotly.js version (tests/test_assets.py checks it); not kept in git.
+## Without npm the pages load the wheel's full bundle.
+PLOTLY_JS := 4.1.1
+VENDOR    := tracker/web/static/vendor
+$(VENDOR)/plotly-basic.min.js:
+	@if command -v npm >/dev/null 2>&1; then \
+	  tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent plotly.js-basic-dist-min@$(PLOTLY_JS) >/dev/null) && \
+	  tar -xzf $$tmp/plotly.js-basic-dist-min-$(PLOTLY_JS).tgz -C $$tmp && mkdir -p $(VENDOR) && \
+	  cp $$tmp/package/LICENSE $(VENDOR)/plotly-basic.LICENSE.txt && \
+	  cp $$tmp/package/plotly-basic.min.js $@ && rm -rf $$tmp; \
+	else echo "npm missing: the narrative page will load plotly.js's full bundle"; fi
+
+install: $(STAMP) $(VENDOR)/plotly-basic.min.js
 
 ## make demo: build the SQLite database from the sample corpus and serve the dashboard.
 DEMO := TRACKER_CONFIG=tracker/sample/demo.toml
@@ -54,4 +67,4 @@ bench: install
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) data tests/artifacts bench/results
+	rm -rf $(VENV) data tests/artifacts bench/results $(VENDOR)

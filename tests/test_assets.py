@@ -16,7 +16,12 @@ from tests.demo import tags_of
 from tests.webdata import make_app
 from tracker.config import Config
 from tracker.db import Database
-from tracker.web.assets import PLOTLY, STATIC, Assets, plotly_js_path
+from tracker.web.assets import PLOTLY_BASIC, VENDOR, Assets, plotly_js_path
+
+MAKEFILE = Path(__file__).resolve().parent.parent / "Makefile"
+BASIC = VENDOR / PLOTLY_BASIC
+needs_basic = pytest.mark.skipif(not BASIC.exists(), reason=(
+    "plotly.js's basic bundle was not installed (make install takes it from the npm registry; npm was missing)"))
 
 FINGERPRINTED = re.compile(r"/assets/[\w.-]+\.[0-9a-f]{10}\.(css|js|svg)")
 
@@ -94,8 +99,9 @@ def test_plotly_finds_its_stylesheet_and_the_map_css_marker(app: Flask) -> None:
     """plotly.js inserts its rules into an element with id ``plotly.js-style-global`` if one exists, and
     skips its map CSS when an element with the id it checks exists: without both it would add inline
     <style> elements, which the CSP refuses (browser test: test_browser_pages.py)."""
-    marker = app.extensions["tracker"].assets.plotly_map_style_id()
-    bundle = (STATIC / PLOTLY).read_bytes()
+    assets = app.extensions["tracker"].assets
+    marker = assets.plotly_map_style_id()
+    bundle = assets.find(assets.plotly)[0].raw
     assert marker is not None and re.fullmatch(r"[0-9a-f]{64}", marker)
     assert bundle.count(marker.encode()) >= 2 and b'"plotly.js-style-"' in bundle
     html = client_page(app, "/")
@@ -108,12 +114,30 @@ def version_of(bundle: bytes) -> str:
     return found.group(1).decode()
 
 
-def test_the_vendored_basic_bundle_is_the_wheels_plotly_js_version() -> None:
-    """The pages load plotly.js's official basic bundle (scatter, bar, pie), vendored because the plotly
-    wheel ships only the full one; it stays at the wheel's plotly.js version and keeps its licence."""
-    assert version_of((STATIC / PLOTLY).read_bytes()) == version_of(plotly_js_path().read_bytes())
-    assert "MIT License" in (STATIC / "plotly-basic.LICENSE.txt").read_text(encoding="utf-8")
-    assert (STATIC / PLOTLY).stat().st_size < plotly_js_path().stat().st_size / 3
+def test_make_install_takes_the_basic_bundle_at_the_wheels_plotly_js_version() -> None:
+    """The Makefile asks the npm registry for plotly.js's basic bundle at the version of the full one the
+    plotly wheel ships; a new plotly wheel makes this fail until the Makefile follows."""
+    pinned = re.search(r"^PLOTLY_JS\s*:=\s*(\S+)", MAKEFILE.read_text(encoding="utf-8"), re.M)
+    assert pinned and pinned.group(1) == version_of(plotly_js_path().read_bytes())
+
+
+@needs_basic
+def test_the_installed_basic_bundle_is_the_wheels_version_and_keeps_its_licence(app: Flask) -> None:
+    """The pages load plotly.js's official basic bundle (scatter, bar, pie) when it was installed."""
+    assert version_of(BASIC.read_bytes()) == version_of(plotly_js_path().read_bytes())
+    assert "MIT License" in (VENDOR / "plotly-basic.LICENSE.txt").read_text(encoding="utf-8")
+    assert BASIC.stat().st_size < plotly_js_path().stat().st_size / 3
+    assert app.extensions["tracker"].assets.plotly == PLOTLY_BASIC
+
+
+def test_without_the_basic_bundle_pages_load_the_wheels_full_one(tmp_path: Path) -> None:
+    folder = tmp_path / "static"
+    folder.mkdir()
+    (folder / "charts.js").write_text("// charts", encoding="utf-8")
+    assert Assets(folder).plotly == "plotly.min.js"
+    (folder / "vendor").mkdir()
+    (folder / "vendor" / PLOTLY_BASIC).write_text("/* plotly.js (basic - minified) v0 */", encoding="utf-8")
+    assert Assets(folder).plotly == PLOTLY_BASIC
 
 
 def client_page(app: Flask, url: str) -> str:

@@ -6,11 +6,12 @@ being of its content, so a browser may keep it for a year (``immutable``) and a 
 changes the name instead of waiting for caches to expire. Text assets are gzipped once, on first
 request, and kept by the app (``TrackerState.assets``); nothing is cached at module level.
 
-The narrative page loads ``plotly-basic.min.js`` (plotly.js's official "basic" bundle: scatter, bar and
-pie, 1.2 MB) from ``web/static/``, vendored with its MIT licence at the version of the plotly wheel's
-full bundle (a test keeps the two in step): the wheel ships only the full 4.8 MB bundle, whose start-up
-alone kept a cold narrative page over 1.5 s. The full bundle is served too, as ``plotly.min.js``, for a
-chart that needs another trace type. Nothing loads from a CDN.
+The narrative page loads plotly.js's official "basic" bundle (scatter, bar and pie, 1.2 MB) when the
+install put it in ``web/static/vendor/``: the plotly wheel ships only the full 4.8 MB bundle, whose
+start-up alone kept a cold narrative page over 1.5 s, so ``make install`` takes the basic one from the
+npm registry (package ``plotly.js-basic-dist-min``, MIT) at the wheel's plotly.js version (a test keeps
+the two in step). It is not kept in this repository. Without it (no npm at install) the page loads the
+full bundle from the wheel, which is always served as ``plotly.min.js``. Nothing loads from a CDN.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from pathlib import Path
 from tracker.web.bodies import Body, make_body
 
 STATIC = Path(__file__).parent / "static"
+VENDOR = STATIC / "vendor"  # filled by `make install`, not kept in git
 PLOTLY_FULL = "plotly.min.js"  # from the plotly wheel
-PLOTLY = "plotly-basic.min.js"  # what the pages load (vendored)
+PLOTLY_BASIC = "plotly-basic.min.js"  # from the npm registry at install, when npm was there
 FINGERPRINT = 10  # hex digits of the content hash in a name: collisions between two releases are moot
 YEAR = 365 * 24 * 3600
 _COMPRESSIBLE = ("text/", "image/svg+xml", "application/json")
@@ -84,6 +86,9 @@ class Assets:
         with self._lock:
             if self._by_name is None:
                 files = {p.name: p for p in sorted(self.folder.iterdir()) if p.is_file()}
+                vendor = self.folder / VENDOR.name
+                if vendor.is_dir():
+                    files.update({p.name: p for p in sorted(vendor.iterdir()) if p.is_file()})
                 try:
                     files[PLOTLY_FULL] = plotly_js_path()
                 except FileNotFoundError:
@@ -112,9 +117,14 @@ class Assets:
         asset = by_name.get(requested)
         return (asset, False) if asset is not None else None
 
+    @property
+    def plotly(self) -> str:
+        """The plotly.js bundle pages load: the basic one when installed, else the wheel's full one."""
+        return PLOTLY_BASIC if PLOTLY_BASIC in self._load() else PLOTLY_FULL
+
     def plotly_map_style_id(self) -> str | None:
         """The id plotly.js looks for before injecting map CSS (None when this plotly.js has no such check)."""
-        plotly = self._load().get(PLOTLY)
+        plotly = self._load().get(self.plotly)
         found = _MAP_STYLE_ID.search(plotly.raw) if plotly is not None else None
         return found.group(1).decode() if found else None
 

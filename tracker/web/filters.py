@@ -115,6 +115,7 @@ def _asset_url(name: str) -> str:
 def register(app: Flask) -> None:
     app.jinja_env.globals["asset"] = _asset_url
     app.jinja_env.globals["plotly_map_style_id"] = lambda: state().assets.plotly_map_style_id()
+    app.jinja_env.globals["plotly_bundle"] = lambda: state().assets.plotly
     app.jinja_env.filters["date"] = _date
     app.jinja_env.filters["datetime"] = lambda v: _date(v, "%Y-%m-%d %H:%M UTC")
     app.jinja_env.filters["lag"] = human_lag
