@@ -98,15 +98,23 @@ def _choose(session: Session, nar: Narrative, field: str, value: str | None, all
         setattr(nar, field, value)
 
 
-def merge_narratives(session: Session, narrative_id: int, into_id: int, *, user: User | None = None) -> Narrative:
-    """Fold ``narrative_id`` into ``into_id``: its statements and rejections move, it becomes *merged*."""
+def _source_and_target(session: Session, narrative_id: int, into_id: int, same: str, live: str
+                       ) -> tuple[Narrative, Narrative]:
+    """The editable narrative statements leave and the live one they go to (merge and move share the checks)."""
     if narrative_id == into_id:
-        raise ManageError("a narrative cannot be merged into itself", field="into")
+        raise ManageError(same, field="into")
     src = _get(session, narrative_id)
     dst = _get(session, into_id, field="into")
     _editable(src)
     if dst.status not in LIVE_STATUSES:
-        raise ManageError(f"narrative {into_id} is {dst.status}; merge into a live narrative", field="into")
+        raise ManageError(f"narrative {into_id} is {dst.status}; {live}", field="into")
+    return src, dst
+
+
+def merge_narratives(session: Session, narrative_id: int, into_id: int, *, user: User | None = None) -> Narrative:
+    """Fold ``narrative_id`` into ``into_id``: its statements and rejections move, it becomes *merged*."""
+    src, dst = _source_and_target(session, narrative_id, into_id, "a narrative cannot be merged into itself",
+                                  "merge into a live narrative")
     rows = list(session.scalars(select(Assignment).where(Assignment.narrative_id == src.id)))
     taken = {a.statement_id: a for a in session.scalars(
         select(Assignment).where(Assignment.narrative_id == dst.id,
@@ -194,13 +202,9 @@ def unmerge_narratives(session: Session, narrative_id: int, *, user: User | None
 def move_statements(session: Session, narrative_id: int, statement_ids: Sequence[int], into_id: int, *,
                     user: User | None = None) -> Narrative:
     """Move some of a narrative's statements into another, existing narrative: confirmed there by hand."""
-    if narrative_id == into_id:
-        raise ManageError("statements cannot move into the narrative they are in", field="into")
-    src = _get(session, narrative_id)
-    dst = _get(session, into_id, field="into")
-    _editable(src)
-    if dst.status not in LIVE_STATUSES:
-        raise ManageError(f"narrative {into_id} is {dst.status}; move statements into a live narrative", field="into")
+    src, dst = _source_and_target(session, narrative_id, into_id,
+                                  "statements cannot move into the narrative they are in",
+                                  "move statements into a live narrative")
     wanted, _ = _members_of(session, src, statement_ids)
     for start in range(0, len(wanted), 500):
         part = wanted[start : start + 500]

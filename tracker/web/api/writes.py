@@ -107,10 +107,7 @@ def edit_narrative(narrative_id: int) -> Any:
 @bp.post(f"/narratives/<{ID}:narrative_id>/merge")
 @access("researcher")
 def merge(narrative_id: int) -> Any:
-    into = field_int(body(("into",)), "into", required=True)
-    assert into is not None
-    kept = narratives.merge(workspace(), me(), narrative_id, into)
-    return jsonify(_narrative_now(kept))
+    return jsonify(_narrative_now(narratives.merge(workspace(), me(), narrative_id, _into(body(("into",))))))
 
 
 @bp.post(f"/narratives/<{ID}:narrative_id>/split")
@@ -128,10 +125,16 @@ def split(narrative_id: int) -> Any:
 def move(narrative_id: int) -> Any:
     """Move some statements of this narrative into another, existing one (confirmed there)."""
     data = body(("statement_ids", "into"))
-    into = field_int(data, "into", required=True)
+    into = _into(data)
     ids = field_list(data, "statement_ids", int, max_items=10_000)
-    assert into is not None
     return jsonify(_narrative_now(narratives.move(workspace(), me(), narrative_id, ids, into)))
+
+
+def _into(data: Any) -> int:
+    """The required ``into`` narrative id of a merge or move body."""
+    into = field_int(data, "into", required=True)
+    assert into is not None
+    return into
 
 
 @bp.post(f"/narratives/<{ID}:narrative_id>/unmerge")
