@@ -1,0 +1,164 @@
+"""Build or extend a model's index from the embeddings table: called after embedding, and by ``tracker index``.
+
+Extending reads only the vectors stored since the published version (embedding ids are never reused
+within a database), adds them to a copy of the index in memory and publishes the result as a new file
+(``files.publish``). The index is rebuilt whole when it is missing, unreadable, of another dimension,
+or of another database (the text of its last embedding id differs), or when embeddings were removed.
+One process per machine updates a model at a time (``flock`` beside the files); another skips.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tracker.config import Config
+from tracker.db import Database
+from tracker.models import Embedding
+from tracker.vector_index.files import (
+    Manifest,
+    index_dir,
+    lock_path,
+    new_index_file,
+    publish,
+    read_manifest,
+)
+from tracker.vector_index.rows import decode_unit
+
+log = logging.getLogger(__name__)
+
+CHUNK = 50_000  # vectors read and added per step while building
+CONNECTIVITY = 16  # HNSW edges per node (bench/vector_libs.py)
+EXPANSION_ADD = 128  # candidates weighed when linking a new node
+STORED_AS = "f16"  # half precision in the index: half the memory; scores are re-computed from the database
+
+
+def new_index(ndim: int, expansion_search: int) -> Any:
+    from usearch.index import Index
+
+    return Index(ndim=ndim, metric="cos", dtype=STORED_AS, connectivity=CONNECTIVITY, expansion_add=EXPANSION_ADD,
+                 expansion_search=expansion_search)
+
+
+def library() -> str:
+    import usearch
+
+    return f"usearch {usearch.__version__}"
+
+
+def stored_count(session: Session, model: str) -> int:
+    return int(session.scalar(select(func.count(Embedding.id)).where(Embedding.model == model)) or 0)
+
+
+def text_hash_of(session: Session, embedding_id: int) -> str:
+    return session.scalar(select(Embedding.text_hash).where(Embedding.id == embedding_id)) or ""
+
+
+def wanted(cfg: Config, count: int) -> bool:
+    """Whether this corpus should have an index: always under ``usearch``, from ``exact_below`` under auto."""
+    return cfg.search.engine == "usearch" or (cfg.search.engine == "auto" and count >= cfg.search.exact_below)
+
+
+def vectors_after(session: Session, model: str, after: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(embedding ids, unit float32 vectors) of ``model`` stored after id ``after``, in chunks by id."""
+    last = after
+    while True:
+        rows = session.execute(select(Embedding.id, Embedding.vector, Embedding.dtype)
+                               .where(Embedding.model == model, Embedding.id > last)
+                               .order_by(Embedding.id).limit(CHUNK)).all()
+        if not rows:
+            return
+        yield np.array([r[0] for r in rows], dtype=np.uint64), decode_unit([(r[1], r[2]) for r in rows])
+        last = int(rows[-1][0])
+
+
+@contextmanager
+def _updating(folder: Path, model: str) -> Iterator[bool]:
+    folder.mkdir(parents=True, exist_ok=True)
+    with lock_path(folder, model).open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def current(session: Session, folder: Path, model: str) -> Manifest | None:
+    """The published manifest if it still describes this database's vectors, else None (rebuild)."""
+    found = read_manifest(folder, model)
+    if found is None:
+        return None
+    if found.max_embedding_id and text_hash_of(session, found.max_embedding_id) != found.last_text_hash:
+        log.warning("vector index %s is of another database or lost vectors: rebuilding", found.file)
+        return None
+    return found
+
+
+def update_index(db: Database, cfg: Config, model: str, *, rebuild: bool = False) -> dict[str, Any]:
+    """Bring ``model``'s index up to the stored vectors; returns what was done, for the job's counts."""
+    folder = index_dir(cfg)
+    started = time.perf_counter()
+    with db.reader() as session:
+        count = stored_count(session, model)
+        if not rebuild and not wanted(cfg, count):
+            return {"index": "exact", "vectors": count, "reason": f"engine {cfg.search.engine}, {count} vectors"}
+    with _updating(folder, model) as mine:
+        if not mine:
+            return {"index": "skipped", "reason": "another process is updating the index"}
+        with db.reader() as session:
+            manifest = None if rebuild else current(session, folder, model)
+            if manifest is not None and manifest.count > count:
+                log.warning("vectors were removed since the index was built: rebuilding")
+                manifest = None
+            report = _extend(session, cfg, folder, model, manifest)
+    report["seconds"] = round(time.perf_counter() - started, 3)
+    log.info("vector index of %s: %s", model, report)
+    return report
+
+
+def _extend(session: Session, cfg: Config, folder: Path, model: str, manifest: Manifest | None) -> dict[str, Any]:
+    from usearch.index import Index
+
+    after = manifest.max_embedding_id if manifest is not None else 0
+    index: Any = None
+    if manifest is not None:
+        try:
+            index = Index.restore(str(folder / manifest.file), view=False)
+        except (OSError, RuntimeError, ValueError) as exc:
+            log.warning("vector index %s unreadable (%s): rebuilding", manifest.file, exc)
+            index = None
+        if index is None:
+            manifest, after = None, 0
+    added, last = 0, after
+    for ids, vectors in vectors_after(session, model, after):
+        if index is None:
+            index = new_index(vectors.shape[1], cfg.search.expansion_search)
+        if vectors.shape[1] != index.ndim:
+            raise ValueError(f"model {model}: vector of {vectors.shape[1]} dimensions in an index of {index.ndim}")
+        index.add(ids, vectors, threads=cfg.search.threads)
+        added += len(ids)
+        last = int(ids[-1])
+    mode = "extended" if manifest is not None else "built"
+    if index is None or (manifest is not None and not added):
+        return {"index": "usearch", "mode": "current", "vectors": manifest.count if manifest else 0, "added": 0}
+    generation = (manifest.generation + 1) if manifest is not None else time.time_ns()
+    target = new_index_file(folder, model, generation)
+    index.save(str(target))
+    publish(folder, Manifest(model=model, file=target.name, ndim=int(index.ndim), count=len(index),
+                             max_embedding_id=last, last_text_hash=text_hash_of(session, last), library=library(),
+                             built_at=datetime.now(UTC).isoformat(timespec="seconds"), generation=generation))
+    return {"index": "usearch", "mode": mode, "vectors": len(index), "added": added}
