@@ -1,6 +1,6 @@
 """Which vector index library (issue 18, part A, step 1): recall, build time, memory, update cost.
 
-Candidates: usearch (HNSW, f16 / i8 storage, memory-mapped ``view``), faiss-cpu (HNSW flat), hnswlib
+Candidates: usearch (HNSW, f16 / bf16 / i8 storage, memory-mapped ``view``), faiss-cpu (HNSW flat), hnswlib
 (HNSW, float32 only) and sqlite-vec (a ``vec0`` table inside SQLite, exact scan). Each runs in its own
 child process on the same vectors so peak memory is its own; the parent prints one table.
 
@@ -239,6 +239,7 @@ class SqliteVec(Candidate):
 CANDIDATES: dict[str, Callable[[], Candidate]] = {
     "usearch-f16": lambda: USearch("f16"),
     "usearch-i8": lambda: USearch("i8"),
+    "usearch-bf16": lambda: USearch("bf16"),
     "faiss-hnsw": FaissHNSW,
     "hnswlib": HNSWLib,
     "sqlite-vec": SqliteVec,

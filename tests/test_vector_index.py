@@ -144,7 +144,7 @@ def test_a_damaged_index_falls_back_to_exact_search_and_is_rebuilt(db: Database,
     elif damage == "garbage manifest":
         manifest.write_text("{not json")
     elif damage == "truncated file":
-        target = folder / json.loads(manifest.read_text())["file"]
+        target = folder / json.loads(manifest.read_text())["segments"][0]["file"]
         target.write_bytes(target.read_bytes()[:100])
     else:
         raw = json.loads(manifest.read_text())
@@ -165,14 +165,14 @@ def test_a_crash_before_publishing_leaves_the_old_version_current(db: Database, 
     folder = index_dir(indexed)
     before = read_manifest(folder, MODEL)
     assert before is not None
-    orphan = folder / before.file.replace(f".{before.generation}.", ".99.")
+    orphan = folder / before.segments[0].file.replace(f".{before.generation}-", ".99-")
     orphan.write_bytes(b"half a file")  # what a killed updater leaves: a new file, no new manifest
     with db.reader() as session:
         found = VectorIndexes(indexed.search, folder)[MODEL].current(session, 1)
         assert isinstance(found, IndexedNeighbours) and found.opened.manifest == before
     store(db, clustered(10, 8), "b")
     assert update_index(db, indexed, MODEL)["mode"] == "extended"
-    assert not orphan.exists() and not (folder / before.file).exists()
+    assert not orphan.exists() and (folder / before.segments[0].file).exists()
 
 
 def test_a_statement_whose_text_changed_is_found_by_its_new_text(db: Database, indexed: Config) -> None:
@@ -199,3 +199,26 @@ def test_tracker_info_says_which_search_is_in_use(db: Database, indexed: Config,
     with db.reader() as session:
         status = search_status(session, indexed, MODEL)
     assert status["in_use"] == "usearch index" and status["indexed"] == 30 and status["not_indexed"] == 0
+
+
+def test_each_update_adds_a_segment_and_many_are_merged_into_one(db: Database, indexed: Config) -> None:
+    from tracker.vector_index.update import MAX_SEGMENTS
+
+    first = store(db, clustered(200, 11), "a")
+    update_index(db, indexed, MODEL)
+    later: list[tuple[int, np.ndarray]] = []
+    for n in range(MAX_SEGMENTS):
+        vectors = clustered(5, 100 + n)
+        later += list(zip(store(db, vectors, f"b{n}"), vectors, strict=True))
+        report = update_index(db, indexed, MODEL)
+        assert report["added"] == 5
+    assert report["mode"] == "merged" and report["segments"] == 2 and report["vectors"] == 200 + 5 * MAX_SEGMENTS
+    manifest = read_manifest(index_dir(indexed), MODEL)
+    assert manifest is not None and [s.count for s in manifest.segments] == [200, 5 * MAX_SEGMENTS]
+    with db.reader() as session:
+        found = VectorIndexes(indexed.search, index_dir(indexed))[MODEL].current(session, 1)
+        assert isinstance(found, IndexedNeighbours) and not len(found.opened.delta_ids)
+        for sid, vector in later[::7]:
+            assert found.nearest(vector, 1) == [(sid, 1.0)]
+        vector = found.vector_of(first[0])
+        assert vector is not None and found.nearest(vector, 1)[0][0] == first[0]

@@ -38,7 +38,7 @@ class Opened:
     """One published version mapped in, plus the vectors stored after it; replaced whole, never changed."""
 
     manifest: Manifest
-    index: Any
+    segments: tuple[Any, ...]  # one memory-mapped usearch index per manifest segment
     stamp: tuple[int, int]
     delta_ids: np.ndarray
     delta_vectors: np.ndarray
@@ -53,8 +53,9 @@ class IndexedNeighbours:
         self.model = model
 
     def _candidates(self, query: np.ndarray, fetch: int) -> list[int]:
-        found = self.opened.index.search(query, fetch)
-        keys = [int(k) for k in np.asarray(found.keys).reshape(-1).tolist()]
+        keys: list[int] = []
+        for segment in self.opened.segments:
+            keys += np.asarray(segment.search(query, fetch).keys).reshape(-1).tolist()
         delta = self.opened.delta_vectors
         if len(delta):
             scores = delta @ query
@@ -140,21 +141,24 @@ class IndexReader:
         if manifest is None:
             return None
         if manifest.max_embedding_id and text_hash_of(session, manifest.max_embedding_id) != manifest.last_text_hash:
-            log.warning("vector index %s does not match this database: exact search until it is rebuilt",
-                        manifest.file)
+            log.warning("vector index of %s does not match this database: exact search until it is rebuilt",
+                        self.model)
             return None
-        try:
-            index = Index.restore(str(self.folder / manifest.file), view=True)
-        except (OSError, RuntimeError, ValueError) as exc:  # replaced between the manifest read and here
-            log.warning("vector index %s unreadable (%s): exact search", manifest.file, exc)
-            return None
-        if index is None or index.ndim != manifest.ndim:
-            return None
-        setattr(index, "expansion_search", self.expansion_search)  # noqa: B010 (typed read-only, settable)
+        segments = []
+        for segment in manifest.segments:
+            try:
+                index = Index.restore(str(self.folder / segment.file), view=True)
+            except (OSError, RuntimeError, ValueError) as exc:  # replaced between the manifest read and here
+                log.warning("vector index %s unreadable (%s): exact search", segment.file, exc)
+                return None
+            if index is None or index.ndim != manifest.ndim:
+                return None
+            setattr(index, "expansion_search", self.expansion_search)  # noqa: B010 (typed read-only, settable)
+            segments.append(index)
         self.opens += 1
-        log.info("mapped vector index %s (%d vectors)", manifest.file, manifest.count)
+        log.info("mapped vector index of %s (%d vectors, %d segments)", self.model, manifest.count, len(segments))
         empty = np.zeros((0, manifest.ndim), dtype=np.float32)
-        return Opened(manifest, index, stamp, np.zeros(0, dtype=np.int64), empty)
+        return Opened(manifest, tuple(segments), stamp, np.zeros(0, dtype=np.int64), empty)
 
     def _with_delta(self, session: Session, opened: Opened) -> Opened:
         """``opened`` plus the vectors stored since what it last saw (read incrementally by id)."""
@@ -166,4 +170,4 @@ class IndexReader:
         vectors = np.vstack([opened.delta_vectors, *(p[1] for p in parts)])
         if len(ids) > 100_000:
             log.warning("%d vectors of %s are not in the index yet: run `tracker index`", len(ids), self.model)
-        return Opened(opened.manifest, opened.index, opened.stamp, ids, vectors)
+        return Opened(opened.manifest, opened.segments, opened.stamp, ids, vectors)

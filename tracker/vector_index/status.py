@@ -18,7 +18,7 @@ def search_status(session: Session, cfg: Config, model: str) -> dict[str, Any]:
     manifest = current(session, folder, model) if cfg.search.engine != "exact" else None
     out: dict[str, Any] = {"engine_setting": cfg.search.engine, "vectors": count, "index_dir": str(folder)}
     if manifest is not None:
-        out.update(in_use="usearch index", index_file=manifest.file, indexed=manifest.count,
+        out.update(in_use="usearch index", segments=len(manifest.segments), indexed=manifest.count,
                    not_indexed=max(0, count - manifest.count), library=manifest.library, built_at=manifest.built_at)
     elif wanted(cfg, count):
         out.update(in_use="exact (no usable index yet: run `tracker index`)")

@@ -1,8 +1,9 @@
 """Build or extend a model's index from the embeddings table: called after embedding, and by ``tracker index``.
 
 Extending reads only the vectors stored since the published version (embedding ids are never reused
-within a database), adds them to a copy of the index in memory and publishes the result as a new file
-(``files.publish``). The index is rebuilt whole when it is missing, unreadable, of another dimension,
+within a database), builds a small new segment of them (the large first segment is not touched, so the
+cost follows the new vectors, not the corpus) and publishes it beside the others (``files.publish``).
+Past ``MAX_SEGMENTS`` the later segments are rebuilt as one from the database. The index is rebuilt whole when it is missing, unreadable, of another dimension,
 or of another database (the text of its last embedding id differs), or when embeddings were removed.
 One process per machine updates a model at a time (``flock`` beside the files); another skips.
 """
@@ -27,6 +28,7 @@ from tracker.db import Database
 from tracker.models import Embedding
 from tracker.vector_index.files import (
     Manifest,
+    Segment,
     index_dir,
     lock_path,
     new_index_file,
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 CHUNK = 50_000  # vectors read and added per step while building
 CONNECTIVITY = 16  # HNSW edges per node (bench/vector_libs.py)
 EXPANSION_ADD = 128  # candidates weighed when linking a new node
+MAX_SEGMENTS = 8  # beyond this many files the later ones are merged into one (re-read from the database)
 STORED_AS = "f16"  # half precision in the index: half the memory; scores are re-computed from the database
 
 
@@ -103,7 +106,7 @@ def current(session: Session, folder: Path, model: str) -> Manifest | None:
     if found is None:
         return None
     if found.max_embedding_id and text_hash_of(session, found.max_embedding_id) != found.last_text_hash:
-        log.warning("vector index %s is of another database or lost vectors: rebuilding", found.file)
+        log.warning("vector index of %s is of another database or lost vectors: rebuilding", model)
         return None
     return found
 
@@ -130,35 +133,59 @@ def update_index(db: Database, cfg: Config, model: str, *, rebuild: bool = False
     return report
 
 
-def _extend(session: Session, cfg: Config, folder: Path, model: str, manifest: Manifest | None) -> dict[str, Any]:
-    from usearch.index import Index
-
-    after = manifest.max_embedding_id if manifest is not None else 0
+def _build(session: Session, cfg: Config, model: str, after: int, ndim: int | None) -> tuple[Any, int, int]:
+    """A new index of the vectors stored after embedding id ``after``: (index or None, count, last id)."""
     index: Any = None
-    if manifest is not None:
-        try:
-            index = Index.restore(str(folder / manifest.file), view=False)
-        except (OSError, RuntimeError, ValueError) as exc:
-            log.warning("vector index %s unreadable (%s): rebuilding", manifest.file, exc)
-            index = None
-        if index is None:
-            manifest, after = None, 0
     added, last = 0, after
     for ids, vectors in vectors_after(session, model, after):
+        if ndim is not None and vectors.shape[1] != ndim:
+            raise ValueError(f"model {model}: a vector of {vectors.shape[1]} dimensions beside an index of {ndim}")
         if index is None:
             index = new_index(vectors.shape[1], cfg.search.expansion_search)
-        if vectors.shape[1] != index.ndim:
-            raise ValueError(f"model {model}: vector of {vectors.shape[1]} dimensions in an index of {index.ndim}")
         index.add(ids, vectors, threads=cfg.search.threads)
         added += len(ids)
         last = int(ids[-1])
-    mode = "extended" if manifest is not None else "built"
-    if index is None or (manifest is not None and not added):
-        return {"index": "usearch", "mode": "current", "vectors": manifest.count if manifest else 0, "added": 0}
+    return index, added, last
+
+
+def _readable(folder: Path, manifest: Manifest) -> bool:
+    from usearch.index import Index
+
+    for segment in manifest.segments:
+        try:
+            meta = Index.metadata(str(folder / segment.file))
+        except (OSError, RuntimeError, ValueError) as exc:
+            log.warning("vector index segment %s unreadable (%s): rebuilding", segment.file, exc)
+            return False
+        if not meta or int(meta.get("dimensions", manifest.ndim)) != manifest.ndim:
+            return False
+    return True
+
+
+def _extend(session: Session, cfg: Config, folder: Path, model: str, manifest: Manifest | None) -> dict[str, Any]:
+    """Add the vectors stored since ``manifest`` as a new segment (merging the later segments into one when
+    there are more than ``MAX_SEGMENTS``), or build the whole index when there is no usable manifest."""
+    if manifest is not None and not _readable(folder, manifest):
+        manifest = None
+    if manifest is not None and session.scalar(select(Embedding.id).where(
+            Embedding.model == model, Embedding.id > manifest.max_embedding_id).limit(1)) is None:
+        return {"index": "usearch", "mode": "current", "vectors": manifest.count, "added": 0,
+                "segments": len(manifest.segments)}
     generation = (manifest.generation + 1) if manifest is not None else time.time_ns()
-    target = new_index_file(folder, model, generation)
+    kept: list[Segment] = list(manifest.segments) if manifest is not None else []
+    mode = "extended" if manifest is not None else "built"
+    if len(kept) >= MAX_SEGMENTS:  # the later segments and the new vectors become one segment
+        kept, mode = kept[:1], "merged"
+    after = kept[-1].last_id if kept else 0
+    index, _, last = _build(session, cfg, model, after, manifest.ndim if manifest else None)
+    if index is None:
+        return {"index": "usearch", "mode": "current", "vectors": 0, "added": 0, "segments": 0}
+    target = new_index_file(folder, model, generation, len(kept))
     index.save(str(target))
-    publish(folder, Manifest(model=model, file=target.name, ndim=int(index.ndim), count=len(index),
-                             max_embedding_id=last, last_text_hash=text_hash_of(session, last), library=library(),
+    segments = (*kept, Segment(file=target.name, count=len(index), last_id=last))
+    total = sum(s.count for s in segments)
+    publish(folder, Manifest(model=model, segments=segments, ndim=int(index.ndim),
+                             last_text_hash=text_hash_of(session, last), library=library(),
                              built_at=datetime.now(UTC).isoformat(timespec="seconds"), generation=generation))
-    return {"index": "usearch", "mode": mode, "vectors": len(index), "added": added}
+    return {"index": "usearch", "mode": mode, "vectors": total, "added": total - (manifest.count if manifest else 0),
+            "segments": len(segments)}
