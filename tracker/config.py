@@ -120,14 +120,14 @@ class IngestConfig:
     user_agent: str = "narrative-tracker/0.1 (+https://example.org/narrative-tracker)"
 
 
-SEARCH_ENGINES = ("auto", "exact", "usearch")
+SEARCH_ENGINES = ("auto", "exact", "usearch", "pgvector")
 
 
 @dataclass(frozen=True)
 class SearchConfig:
     """How "similar statements" and search by meaning find neighbours (README, "Vector search")."""
 
-    engine: str = "auto"  # auto: the usearch index once the corpus has exact_below vectors; exact; usearch
+    engine: str = "auto"  # auto: an index once the corpus has exact_below vectors; exact; usearch; pgvector
     exact_below: int = 20000  # auto: smaller corpora are searched exactly (all vectors in the web process)
     dir: str = ""  # where index files live; empty: beside the SQLite file, else <data.dir>/vectors
     expansion_search: int = 64  # HNSW candidates per query: higher raises recall and latency

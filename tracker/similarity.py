@@ -140,7 +140,7 @@ class VectorIndexes:
             if found is None:
                 reader = None
                 if self.search is not None and self.folder is not None and self.search.engine != "exact":
-                    reader = IndexReader(self.folder, model, self.search.expansion_search)
+                    reader = IndexReader(self.folder, model, self.search.expansion_search, self.search.engine)
                 found = self._by_model[model] = VectorIndex(model, reader)
             return found
 

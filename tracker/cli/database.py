@@ -18,7 +18,9 @@ def init(app: AppContext) -> None:
     state = system.schema(app.ws)
     click.echo(f"database ready at {state['database_url']} (schema {state['schema']}, head {state['head']})")
     found = search.status(app.ws)
-    click.echo(f"vector search: {found['in_use']} ({found['vectors']} vectors; search.engine = {found['engine_setting']})")
+    pg = f"; pgvector: {found['pgvector']}" if "pgvector" in found else ""
+    click.echo(f"vector search: {found['in_use']} ({found['vectors']} vectors; search.engine = "
+               f"{found['engine_setting']}{pg})")
 
 
 @main.command()

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.models import Embedding, Statement
-from tracker.vector_index.files import Manifest, manifest_path, read_manifest
+from tracker.vector_index.files import Manifest, Segment, manifest_path, read_manifest
 from tracker.vector_index.rows import decode_unit
 from tracker.vector_index.update import text_hash_of, vectors_after
 
@@ -38,7 +38,7 @@ class Opened:
     """One published version mapped in, plus the vectors stored after it; replaced whole, never changed."""
 
     manifest: Manifest
-    segments: tuple[Any, ...]  # one memory-mapped usearch index per manifest segment
+    segments: tuple[Any, ...]  # candidate sources: a mapped usearch file per segment, or the pgvector table
     stamp: tuple[int, int]
     delta_ids: np.ndarray
     delta_vectors: np.ndarray
@@ -55,7 +55,7 @@ class IndexedNeighbours:
     def _candidates(self, query: np.ndarray, fetch: int) -> list[int]:
         keys: list[int] = []
         for segment in self.opened.segments:
-            keys += np.asarray(segment.search(query, fetch).keys).reshape(-1).tolist()
+            keys += segment.candidates(self.session, query, fetch)
         delta = self.opened.delta_vectors
         if len(delta):
             scores = delta @ query
@@ -90,6 +90,16 @@ class IndexedNeighbours:
         return None if row is None else decode_unit([(row[0], row[1])])[0]
 
 
+class MappedSegment:
+    """One segment file, memory-mapped read-only."""
+
+    def __init__(self, index: Any) -> None:
+        self.index = index
+
+    def candidates(self, session: Session, query: np.ndarray, fetch: int) -> list[int]:
+        return [int(k) for k in np.asarray(self.index.search(query, fetch).keys).reshape(-1).tolist()]
+
+
 def _stamp(path: Path) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
@@ -101,8 +111,9 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 class IndexReader:
     """This process's view of one model's index; ``current`` gives None when there is no usable index."""
 
-    def __init__(self, folder: Path, model: str, expansion_search: int) -> None:
+    def __init__(self, folder: Path, model: str, expansion_search: int, engine: str = "auto") -> None:
         self.folder = folder
+        self.engine = engine
         self.model = model
         self.expansion_search = expansion_search
         self._lock = threading.Lock()
@@ -122,6 +133,10 @@ class IndexReader:
         return None if opened is None else IndexedNeighbours(opened, session, self.model)
 
     def _refresh(self, session: Session, opened: Opened | None) -> Opened | None:
+        if session.get_bind().dialect.name == "postgresql" and self.engine in ("auto", "pgvector"):
+            found = self._pgvector(session, opened)
+            if found is not None or self.engine == "pgvector":
+                return found
         stamp = _stamp(manifest_path(self.folder, self.model))
         if stamp is None:
             return None
@@ -154,11 +169,29 @@ class IndexReader:
             if index is None or index.ndim != manifest.ndim:
                 return None
             setattr(index, "expansion_search", self.expansion_search)  # noqa: B010 (typed read-only, settable)
-            segments.append(index)
+            segments.append(MappedSegment(index))
         self.opens += 1
         log.info("mapped vector index of %s (%d vectors, %d segments)", self.model, manifest.count, len(segments))
         empty = np.zeros((0, manifest.ndim), dtype=np.float32)
         return Opened(manifest, tuple(segments), stamp, np.zeros(0, dtype=np.int64), empty)
+
+    def _pgvector(self, session: Session, opened: Opened | None) -> Opened | None:
+        """The model's pgvector table as an index, when the database has one."""
+        from tracker.vector_index import pgvector
+
+        if not pgvector.extension_state(session)["installed"] or not pgvector.table_exists(session, self.model):
+            return None
+        rows, last, ndim = pgvector.covered(session, self.model)
+        if ndim is None:
+            return None
+        if opened is not None and opened.manifest.library.startswith("pgvector") and opened.stamp == (rows, last):
+            return self._with_delta(session, opened)
+        manifest = Manifest(model=self.model, segments=(Segment(pgvector.table_name(self.model), rows, last),),
+                            ndim=ndim, last_text_hash="", library="pgvector", built_at="", generation=0)
+        empty = np.zeros((0, ndim), dtype=np.float32)
+        found = Opened(manifest, (pgvector.PgvectorSegment(self.model, self.expansion_search),), (rows, last),
+                       np.zeros(0, dtype=np.int64), empty)
+        return self._with_delta(session, found)
 
     def _with_delta(self, session: Session, opened: Opened) -> Opened:
         """``opened`` plus the vectors stored since what it last saw (read incrementally by id)."""

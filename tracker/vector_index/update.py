@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from tracker.config import Config
@@ -119,6 +119,13 @@ def update_index(db: Database, cfg: Config, model: str, *, rebuild: bool = False
         count = stored_count(session, model)
         if not rebuild and not wanted(cfg, count):
             return {"index": "exact", "vectors": count, "reason": f"engine {cfg.search.engine}, {count} vectors"}
+    if db.dialect == "postgresql" and cfg.search.engine in ("auto", "pgvector"):
+        with db.reader() as session:
+            offered = pgvector_offered(session)
+        if offered or cfg.search.engine == "pgvector":
+            report = _update_pgvector(db, cfg, model, rebuild=rebuild)
+            report["seconds"] = round(time.perf_counter() - started, 3)
+            return report
     with _updating(folder, model) as mine:
         if not mine:
             return {"index": "skipped", "reason": "another process is updating the index"}
@@ -131,6 +138,39 @@ def update_index(db: Database, cfg: Config, model: str, *, rebuild: bool = False
     report["seconds"] = round(time.perf_counter() - started, 3)
     log.info("vector index of %s: %s", model, report)
     return report
+
+
+def pgvector_offered(session: Session) -> bool:
+    from tracker.vector_index import pgvector
+
+    return bool(pgvector.extension_state(session)["available"])
+
+
+def _update_pgvector(db: Database, cfg: Config, model: str, *, rebuild: bool) -> dict[str, Any]:
+    """Copy the vectors stored since the table's last embedding id into the model's pgvector table
+    (created with its HNSW index on first use), one committed chunk at a time."""
+    from tracker.vector_index import pgvector
+
+    with db.exclusive(f"vector-index {model}") as mine:
+        if not mine:
+            return {"index": "skipped", "reason": "another process is updating the index"}
+        with db.reader() as session:
+            first = session.scalar(select(Embedding.dim).where(Embedding.model == model).limit(1))
+        if first is None:
+            return {"index": "pgvector", "mode": "current", "vectors": 0, "added": 0}
+        with db.transaction() as session:
+            pgvector.ensure_table(session, model, int(first))
+            if rebuild:
+                session.execute(text(f"TRUNCATE {pgvector.table_name(model)}"))
+        with db.reader() as session:
+            _, last, _ = pgvector.covered(session, model)
+            added = 0
+            for ids, vectors in vectors_after(session, model, last):
+                with db.transaction() as tx:
+                    pgvector.insert(tx, model, ids, vectors)
+                added += len(ids)
+            rows, _, _ = pgvector.covered(session, model)
+    return {"index": "pgvector", "mode": "extended" if added else "current", "vectors": rows, "added": added}
 
 
 def _build(session: Session, cfg: Config, model: str, after: int, ndim: int | None) -> tuple[Any, int, int]:
