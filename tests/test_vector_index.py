@@ -222,3 +222,29 @@ def test_each_update_adds_a_segment_and_many_are_merged_into_one(db: Database, i
             assert found.nearest(vector, 1) == [(sid, 1.0)]
         vector = found.vector_of(first[0])
         assert vector is not None and found.nearest(vector, 1)[0][0] == first[0]
+
+
+def test_tracker_index_builds_it_and_init_and_info_say_so(tmp_path: Path, db_url: str) -> None:
+    from click.testing import CliRunner
+
+    from tracker.cli import main
+
+    env = {"TRACKER_DATABASE_URL": db_url, "TRACKER_DATA_DIR": str(tmp_path / "data"), "TRACKER_CONFIG": "",
+           "TRACKER_EMBEDDING_MODEL": "hashing-ngrams-384", "TRACKER_SEARCH_ENGINE": "usearch"}
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "vector search: exact (no usable index yet: run `tracker index`) (0 vectors" in run("init")
+    run("import", "--sample")
+    embedded = json.loads(run("embed"))
+    assert embedded["vector_index"]["mode"] == "built"  # the embed step keeps the index current
+    assert json.loads(run("index"))["mode"] == "current"
+    assert json.loads(run("index", "--rebuild"))["mode"] == "built"
+    search = json.loads(run("info"))["vector_search"]
+    assert search["in_use"] == "usearch index" and search["not_indexed"] == 0 and search["indexed"] > 300
+    if db_url.startswith("postgresql"):
+        assert search["pgvector"] == "not on this server"  # Debian's PostgreSQL here has none
+    assert "vector search: usearch index" in run("init")
