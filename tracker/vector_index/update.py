@@ -112,32 +112,40 @@ def current(session: Session, folder: Path, model: str) -> Manifest | None:
 
 
 def update_index(db: Database, cfg: Config, model: str, *, rebuild: bool = False) -> dict[str, Any]:
-    """Bring ``model``'s index up to the stored vectors; returns what was done, for the job's counts."""
+    """Bring ``model``'s index up to the stored vectors; returns what was done, for the job's counts.
+
+    The vectors are counted only while there is no index yet (under ``auto``, to decide whether the corpus
+    is large enough): at 1M rows counting costs more than extending."""
     folder = index_dir(cfg)
     started = time.perf_counter()
+    if cfg.search.engine == "exact" and not rebuild:
+        return {"index": "exact", "reason": "search.engine = exact"}
     with db.reader() as session:
-        count = stored_count(session, model)
-        if not rebuild and not wanted(cfg, count):
-            return {"index": "exact", "vectors": count, "reason": f"engine {cfg.search.engine}, {count} vectors"}
-    if db.dialect == "postgresql" and cfg.search.engine in ("auto", "pgvector"):
-        with db.reader() as session:
-            offered = pgvector_offered(session)
-        if offered or cfg.search.engine == "pgvector":
-            report = _update_pgvector(db, cfg, model, rebuild=rebuild)
-            report["seconds"] = round(time.perf_counter() - started, 3)
-            return report
-    with _updating(folder, model) as mine:
-        if not mine:
-            return {"index": "skipped", "reason": "another process is updating the index"}
-        with db.reader() as session:
-            manifest = None if rebuild else current(session, folder, model)
-            if manifest is not None and manifest.count > count:
-                log.warning("vectors were removed since the index was built: rebuilding")
-                manifest = None
-            report = _extend(session, cfg, folder, model, manifest)
+        in_db = db.dialect == "postgresql" and cfg.search.engine in ("auto", "pgvector") and (
+            pgvector_offered(session) or cfg.search.engine == "pgvector")
+        if not rebuild and not _published(session, cfg, folder, model, in_db):
+            count = stored_count(session, model)
+            if not wanted(cfg, count):
+                return {"index": "exact", "vectors": count, "reason": f"engine {cfg.search.engine}, {count} vectors"}
+    if in_db:
+        report = _update_pgvector(db, cfg, model, rebuild=rebuild)
+    else:
+        with _updating(folder, model) as mine:
+            if not mine:
+                return {"index": "skipped", "reason": "another process is updating the index"}
+            with db.reader() as session:
+                report = _extend(session, cfg, folder, model, None if rebuild else current(session, folder, model))
     report["seconds"] = round(time.perf_counter() - started, 3)
     log.info("vector index of %s: %s", model, report)
     return report
+
+
+def _published(session: Session, cfg: Config, folder: Path, model: str, in_db: bool) -> bool:
+    if in_db:
+        from tracker.vector_index import pgvector
+
+        return bool(pgvector.extension_state(session)["installed"]) and pgvector.table_exists(session, model)
+    return read_manifest(folder, model) is not None
 
 
 def pgvector_offered(session: Session) -> bool:
