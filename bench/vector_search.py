@@ -98,7 +98,8 @@ def make_vectors(total: int) -> np.ndarray:
 def config(path: Path, engine: str) -> Any:
     from tracker.config import load_config
 
-    return load_config(env={"TRACKER_CONFIG": "", "TRACKER_DATABASE_URL": f"sqlite:///{path}",
+    passed = {k: v for k, v in os.environ.items() if k.startswith("TRACKER_SEARCH_")}  # e.g. EXPANSION_SEARCH
+    return load_config(env={**passed, "TRACKER_CONFIG": "", "TRACKER_DATABASE_URL": f"sqlite:///{path}",
                             "TRACKER_DATA_DIR": str(RESULTS / "vector_search_data"), "TRACKER_SEARCH_ENGINE": engine})
 
 

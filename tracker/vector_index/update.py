@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 CHUNK = 50_000  # vectors read and added per step while building
 CONNECTIVITY = 16  # HNSW edges per node (bench/vector_libs.py)
-EXPANSION_ADD = 64  # candidates weighed when linking a new node (64: recall@10 0.99+ at 1M, bench/vector_search.py)
+EXPANSION_ADD = 64  # candidates weighed when linking a new node (half the default: a 1M build took 619 s here)
 MAX_SEGMENTS = 8  # beyond this many files the later ones are merged into one (re-read from the database)
 STORED_AS = "f16"  # half precision in the index: half the memory; scores are re-computed from the database
 
