@@ -23,7 +23,7 @@ Targets: p95 <= 100 ms at 50 clients for both requests, web process RSS <= 500 M
 update after 10k new statements <= 10 s. Exits non-zero on a FAIL.
 
     .venv/bin/python bench/vector_search.py [--n 1000000] [--clients 50] [--seconds 20] [--threads 8]
-                                            [--skip-exact] [--rebuild]
+                                            [--skip-exact] [--rebuild] [--web-only]
 """
 
 from __future__ import annotations
@@ -295,8 +295,13 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--skip-exact", action="store_true", help="measure only the index, not the old path")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the database and the index")
+    parser.add_argument("--web-only", action="store_true", help="only the web load (e.g. another --clients)")
     args = parser.parse_args()
     meta = build(args.n, args.rebuild)
+    if args.web_only:
+        for engine in ("usearch",) if args.skip_exact else ("usearch", "exact"):
+            print(f"web: {json.dumps(web(args.n, engine, args.clients, args.seconds, args.threads))}", flush=True)
+        return 0
     print(f"build: {json.dumps(meta)}", flush=True)
     rec = recall(args.n)
     print(f"recall: {json.dumps(rec)}", flush=True)
