@@ -8,6 +8,7 @@ socket. Skipped, with the reason, when the package is missing or the server does
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,11 +45,11 @@ def pgvector_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def pgv(pgvector_server: str, tmp_path: Path) -> Iterator[tuple[Database, Config]]:
     admin = create_engine(pgvector_server.format(db="postgres").replace("postgresql://", "postgresql+psycopg://"),
                           isolation_level="AUTOCOMMIT")
+    name = f"tracker_pgv_{uuid.uuid4().hex[:10]}"  # one database per test: nothing to drop first
     with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS tracker_pgv WITH (FORCE)"))
-        conn.execute(text("CREATE DATABASE tracker_pgv"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
     admin.dispose()
-    url = pgvector_server.format(db="tracker_pgv")
+    url = pgvector_server.format(db=name)
     db = Database(url)
     ensure_schema(db)
     cfg = load_config(env={"TRACKER_CONFIG": "", "TRACKER_DATABASE_URL": url, "TRACKER_DATA_DIR": str(tmp_path),
@@ -106,3 +107,11 @@ def test_info_says_pgvector_is_in_use(pgv: tuple[Database, Config]) -> None:
         after = search_status(session, cfg, MODEL)
     assert after["pgvector"].startswith("installed 0.8") and after["in_use"] == "pgvector HNSW (halfvec, cosine)"
     assert after["indexed"] == 150
+
+
+def test_engine_pgvector_indexes_a_small_corpus_too(pgv: tuple[Database, Config]) -> None:
+    db, cfg = pgv
+    store(db, clustered(20, 25), "a")  # below exact_below: auto would stay exact
+    forced = cfg.replace(search={"engine": "pgvector"})
+    assert update_index(db, cfg, MODEL)["index"] == "exact"
+    assert update_index(db, forced, MODEL)["index"] == "pgvector"

@@ -44,11 +44,16 @@ def table_exists(session: Session, model: str) -> bool:
 
 
 def ensure_table(session: Session, model: str, ndim: int) -> None:
-    """The extension, the model's table and its HNSW index (cosine on halfvec), created when missing."""
+    """The extension and the model's table, created when missing (the HNSW index: :func:`ensure_index`)."""
     session.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
-    name = table_name(model)
-    session.execute(text(f"CREATE TABLE IF NOT EXISTS {name} (embedding_id bigint PRIMARY KEY "
+    session.execute(text(f"CREATE TABLE IF NOT EXISTS {table_name(model)} (embedding_id bigint PRIMARY KEY "
                          f"REFERENCES embeddings (id) ON DELETE CASCADE, v halfvec({int(ndim)}) NOT NULL)"))
+
+
+def ensure_index(session: Session, model: str) -> None:
+    """The HNSW index (cosine on halfvec), created when missing: after the first fill, since building it
+    over the rows at once is much faster than growing it row by row."""
+    name = table_name(model)
     session.execute(text(f"CREATE INDEX IF NOT EXISTS {name}_hnsw ON {name} USING hnsw (v halfvec_cosine_ops) "
                          f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"))
 

@@ -68,8 +68,10 @@ def text_hash_of(session: Session, embedding_id: int) -> str:
 
 
 def wanted(cfg: Config, count: int) -> bool:
-    """Whether this corpus should have an index: always under ``usearch``, from ``exact_below`` under auto."""
-    return cfg.search.engine == "usearch" or (cfg.search.engine == "auto" and count >= cfg.search.exact_below)
+    """Whether this corpus should have an index: always under ``usearch`` / ``pgvector``, from
+    ``exact_below`` vectors under auto."""
+    return cfg.search.engine in ("usearch", "pgvector") or (cfg.search.engine == "auto"
+                                                              and count >= cfg.search.exact_below)
 
 
 def vectors_after(session: Session, model: str, after: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -155,8 +157,8 @@ def pgvector_offered(session: Session) -> bool:
 
 
 def _update_pgvector(db: Database, cfg: Config, model: str, *, rebuild: bool) -> dict[str, Any]:
-    """Copy the vectors stored since the table's last embedding id into the model's pgvector table
-    (created with its HNSW index on first use), one committed chunk at a time."""
+    """Copy the vectors stored since the table's last embedding id into the model's pgvector table, one
+    committed chunk at a time; the table and, after its first fill, its HNSW index are made on first use."""
     from tracker.vector_index import pgvector
 
     with db.exclusive(f"vector-index {model}") as mine:
@@ -177,6 +179,9 @@ def _update_pgvector(db: Database, cfg: Config, model: str, *, rebuild: bool) ->
                 with db.transaction() as tx:
                     pgvector.insert(tx, model, ids, vectors)
                 added += len(ids)
+        with db.transaction() as tx:
+            pgvector.ensure_index(tx, model)
+        with db.reader() as session:
             rows, _, _ = pgvector.covered(session, model)
     return {"index": "pgvector", "mode": "extended" if added else "current", "vectors": rows, "added": added}
 
