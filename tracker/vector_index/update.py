@@ -3,9 +3,10 @@
 Extending reads only the vectors stored since the published version (embedding ids are never reused
 within a database), builds a small new segment of them (the large first segment is not touched, so the
 cost follows the new vectors, not the corpus) and publishes it beside the others (``files.publish``).
-Past ``MAX_SEGMENTS`` the later segments are rebuilt as one from the database. The index is rebuilt whole when it is missing, unreadable, of another dimension,
-or of another database (the text of its last embedding id differs), or when embeddings were removed.
-One process per machine updates a model at a time (``flock`` beside the files); another skips.
+Past ``MAX_SEGMENTS`` the later segments are rebuilt as one from the database. The index is rebuilt whole
+when it is missing, unreadable, of another dimension, or of another database (the text of its last
+embedding id differs). One process per machine updates a model at a time (``flock`` beside the files;
+pgvector: an advisory lock); another skips.
 """
 
 from __future__ import annotations
@@ -183,7 +184,8 @@ def _update_pgvector(db: Database, cfg: Config, model: str, *, rebuild: bool) ->
             pgvector.ensure_index(tx, model)
         with db.reader() as session:
             rows, _, _ = pgvector.covered(session, model)
-    return {"index": "pgvector", "mode": "extended" if added else "current", "vectors": rows, "added": added}
+    mode = ("built" if not last else "extended") if added else "current"
+    return {"index": "pgvector", "mode": mode, "vectors": rows, "added": added}
 
 
 def _build(session: Session, cfg: Config, model: str, after: int, ndim: int | None) -> tuple[Any, int, int]:
