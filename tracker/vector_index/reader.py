@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 #: uses any more and the excluded statement itself may each drop some.
 OVERFETCH = 2
 EXTRA = 10
+_NEVER = object()  # no version checked yet
 
 
 @dataclass(frozen=True)
@@ -118,18 +119,18 @@ class IndexReader:
         self.expansion_search = expansion_search
         self._lock = threading.Lock()
         self._opened: Opened | None = None
-        self._checked: Any = None
+        self._checked: Any = _NEVER
         self._refused: tuple[int, int] | None = None  # a manifest found unusable: not retried until it changes
         self.opens = 0
 
     def current(self, session: Session, version: Any) -> IndexedNeighbours | None:
-        opened = self._opened
-        if opened is None or self._checked != version:
+        """The index as of ``version`` (checked once per version, also when there is none to use)."""
+        if self._checked is _NEVER or self._checked != version:
             with self._lock:
-                if self._opened is None or self._checked != version:
+                if self._checked is _NEVER or self._checked != version:
                     self._opened = self._refresh(session, self._opened)
                     self._checked = version
-                opened = self._opened
+        opened = self._opened
         return None if opened is None else IndexedNeighbours(opened, session, self.model)
 
     def _refresh(self, session: Session, opened: Opened | None) -> Opened | None:
