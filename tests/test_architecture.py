@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("narratives", ("tracker.narratives",)),
     ("analysis", ("tracker.analysis",)),
     ("library", ("tracker.queries", "tracker.similarity", "tracker.queue", "tracker.export", "tracker.actors",
-                 "tracker.accounts", "tracker.backup", "tracker.jobs")),
+                 "tracker.accounts", "tracker.backup", "tracker.jobs", "tracker.vector_index")),
     ("service", ("tracker.service",)),
     ("faces", ("tracker.cli", "tracker.web")),
 ]

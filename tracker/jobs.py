@@ -77,8 +77,21 @@ def embed(db: Database, cfg: Config, embedder: Embedder | None = None,
     embedder = embedder or make_embedder(cfg.embedding)
     with job_run(db, "embed") as job:
         stats = embed_pending(db, embedder, dtype=cfg.embedding.storage_dtype, progress=progress)
-        job.counts = {"model": embedder.name, **stats.as_dict()}
+        job.counts = {"model": embedder.name, **stats.as_dict(),
+                      "vector_index": update_vector_index(db, cfg, embedder.name)}
     return job.counts
+
+
+def update_vector_index(db: Database, cfg: Config, model: str, *, rebuild: bool = False) -> dict[str, Any]:
+    """Extend (or build) the model's on-disk vector index; a failure is reported, never fatal, since
+    searches fall back to exact ones without it."""
+    from tracker.vector_index.update import update_index
+
+    try:
+        return update_index(db, cfg, model, rebuild=rebuild)
+    except (OSError, RuntimeError, ValueError) as exc:
+        log.error("vector index of %s not updated: %s", model, exc)
+        return {"index": "failed", "reason": str(exc)}
 
 
 def has_narratives(db: Database) -> bool:

@@ -1,10 +1,14 @@
-"""Statement vectors held in memory, for "similar statements" and semantic search.
+"""Nearest statements for "similar statements" and semantic search: exactly, or through the vector index.
 
 Why: cosine against every stored vector is one matrix product (1M x 384 float32 takes tens of
 milliseconds), but reading the vectors out of the database takes seconds at that size. A long-lived
 process (the web app) keeps one ``VectorIndex`` per model: its snapshot is checked against what is
 stored once per data version, which is cheap, and reloaded only when statements or vectors changed.
 It is replaced whole, so a caller never pairs the ids of one load with the vectors of another.
+
+That exact path is the reference and the small-corpus default. Past ``search.exact_below`` vectors (or
+with ``search.engine = "usearch"``) the process instead maps the on-disk index of ``tracker.vector_index``
+and holds no vectors of its own; without a usable index it falls back to the exact path.
 """
 
 from __future__ import annotations
@@ -13,16 +17,27 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tracker.config import SearchConfig
 from tracker.models import Embedding, Statement
 from tracker.narratives.vectors import load_vectors, unit
+from tracker.vector_index.reader import IndexReader
 
 log = logging.getLogger(__name__)
+
+
+class Neighbours(Protocol):
+    """What a use case asks of one model's vectors, exact or indexed."""
+
+    def nearest(self, query: np.ndarray, k: int, exclude: int | None = None) -> list[tuple[int, float]]: ...
+
+    def vector_of(self, statement_id: int) -> np.ndarray | None: ...
 
 
 @dataclass(frozen=True)
@@ -67,17 +82,28 @@ def stored_signature(session: Session, model: str) -> tuple[Any, ...]:
 
 
 class VectorIndex:
-    """The current snapshot of one model's vectors in this process."""
+    """One model's neighbours in this process: through the on-disk index when there is a usable one
+    (``reader``), else the current exact snapshot."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, reader: IndexReader | None = None) -> None:
         self.model = model
+        self.reader = reader
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._signature: tuple[Any, ...] | None = None
         self._checked: Any = None  # the data version the snapshot was last found current at
         self.loads = 0
 
-    def current(self, session: Session, version: Any) -> Snapshot:
+    def current(self, session: Session, version: Any) -> Neighbours:
+        """The index's neighbours when usable, else the exact snapshot (see :meth:`exact`)."""
+        if self.reader is not None:
+            indexed = self.reader.current(session, version)
+            if indexed is not None:
+                self._snapshot = self._signature = None  # the index took over: hold no vectors
+                return indexed
+        return self.exact(session, version)
+
+    def exact(self, session: Session, version: Any) -> Snapshot:
         """The snapshot, reloaded first when the stored vectors changed since ``version`` was checked."""
         snapshot = self._snapshot
         if snapshot is not None and self._checked == version:
@@ -93,15 +119,18 @@ class VectorIndex:
             return self._snapshot
 
 
-#: Where a use case gets a model's vectors: a fresh load, or a long-lived process's current snapshot.
-Vectors = Callable[[str], Snapshot]
+#: Where a use case gets a model's neighbours: a fresh load, or a long-lived process's current index.
+Vectors = Callable[[str], Neighbours]
 
 
 class VectorIndexes:
     """One :class:`VectorIndex` per model, made on first use; the process that keeps it owns it (the
-    web app keeps one per app, since one process may serve several)."""
+    web app keeps one per app, since one process may serve several). With ``search`` settings and the
+    index folder, each may read the on-disk index; without, it is always exact."""
 
-    def __init__(self) -> None:
+    def __init__(self, search: SearchConfig | None = None, folder: Path | None = None) -> None:
+        self.search = search
+        self.folder = folder
         self._lock = threading.Lock()
         self._by_model: dict[str, VectorIndex] = {}
 
@@ -109,7 +138,10 @@ class VectorIndexes:
         with self._lock:
             found = self._by_model.get(model)
             if found is None:
-                found = self._by_model[model] = VectorIndex(model)
+                reader = None
+                if self.search is not None and self.folder is not None and self.search.engine != "exact":
+                    reader = IndexReader(self.folder, model, self.search.expansion_search, self.search.engine)
+                found = self._by_model[model] = VectorIndex(model, reader)
             return found
 
 

@@ -13,10 +13,14 @@ from tracker.cli.group import AppContext, echo_json, main, pass_app, refusals_as
 @pass_app
 def init(app: AppContext) -> None:
     """Create the database, or upgrade it to the newest schema."""
-    from tracker.service import system
+    from tracker.service import search, system
 
     state = system.schema(app.ws)
     click.echo(f"database ready at {state['database_url']} (schema {state['schema']}, head {state['head']})")
+    found = search.status(app.ws)
+    pg = f"; pgvector: {found['pgvector']}" if "pgvector" in found else ""
+    click.echo(f"vector search: {found['in_use']} ({found['vectors']} vectors; search.engine = "
+               f"{found['engine_setting']}{pg})")
 
 
 @main.command()

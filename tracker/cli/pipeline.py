@@ -18,6 +18,16 @@ def embed(app: AppContext) -> None:
     echo_json(pipeline.embed(app.ws))
 
 
+@main.command("index")
+@click.option("--rebuild", is_flag=True, help="Build the index anew instead of extending it.")
+@pass_app
+def index_(app: AppContext, rebuild: bool) -> None:
+    """Bring the vector index of similar statements and search up to the stored vectors (see `tracker info`)."""
+    from tracker.service import search
+
+    echo_json(search.update_index(app.ws, rebuild=rebuild))
+
+
 @main.command()
 @click.option("--full", is_flag=True, help="Re-discover narratives from all statements (ids are kept stable).")
 @pass_app

@@ -31,12 +31,13 @@ from tracker.queries import (
     statements_by_ids,
 )
 from tracker.service.workspace import Workspace
-from tracker.similarity import Snapshot, VectorIndexes, Vectors, fresh_vectors
+from tracker.similarity import Neighbours, Snapshot, VectorIndexes, Vectors, fresh_vectors
+from tracker.vector_index.files import index_dir
 from tracker.vocabulary import ACTOR_KINDS
 
-__all__ = ["STATEMENT_STATES", "Snapshot", "StatementFilter", "VectorIndexes", "Vectors", "add_statement",
+__all__ = ["STATEMENT_STATES", "Neighbours", "Snapshot", "StatementFilter", "VectorIndexes", "Vectors", "add_statement",
            "copies_in", "detail_with_similar",
-           "filter_choices", "fresh_vectors", "list_statements", "semantic_search", "similar", "statements_by_ids"]
+           "filter_choices", "fresh_vectors", "index_dir", "list_statements", "semantic_search", "similar", "statements_by_ids"]
 
 #: How many more neighbours a filtered semantic search looks at, since the filter drops some of them.
 FILTERED_OVERFETCH = 5

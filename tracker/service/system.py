@@ -16,6 +16,7 @@ from tracker.errors import Refused
 from tracker.models import Actor, Assignment, Embedding, JobRun, Narrative, Source, Statement
 from tracker.queries import data_version
 from tracker.service.workspace import Workspace
+from tracker.vector_index.status import search_status
 from tracker.vocabulary import CURRENT_STATES, LIVE_STATUSES
 
 __all__ = ["backup_to", "data_version", "info", "schema"]
@@ -48,6 +49,7 @@ def info(ws: Workspace) -> dict[str, Any]:
     model = ws.model
     with ws.db.reader() as session:
         counts = _counts(session, model)
+        search = search_status(session, ws.config, model)
     return {
         "version": __version__,
         "config": ws.config.source or None,
@@ -56,6 +58,7 @@ def info(ws: Workspace) -> dict[str, Any]:
         "embedding_model": resolve_model_path(model),
         "embedding_model_name": model,
         "counts": counts,
+        "vector_search": search,
     }
 
 

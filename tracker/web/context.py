@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 from flask import current_app, g
 
 from tracker.service import Workspace
-from tracker.service.statements import VectorIndexes
+from tracker.service.statements import VectorIndexes, index_dir
 from tracker.web.assets import Assets
 from tracker.web.cache import DataVersions, WebCaches
 
@@ -31,7 +31,7 @@ class TrackerState:
         self.workspace = workspace
         self.caches = WebCaches()
         self.versions = DataVersions(workspace.db)
-        self.vector_indexes = VectorIndexes()
+        self.vector_indexes = VectorIndexes(workspace.config.search, index_dir(workspace.config))
         self.assets = Assets()
 
     @property

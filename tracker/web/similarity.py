@@ -9,14 +9,14 @@ from tracker.web.context import data_version, state
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from tracker.service.statements import Snapshot, Vectors
+    from tracker.service.statements import Neighbours, Vectors
 
 
 def vectors(session: Session) -> Vectors:
     """Where the request's use cases get a model's vectors: the app's index, current as of the request."""
     version = data_version(session)
 
-    def current(model: str) -> Snapshot:
+    def current(model: str) -> Neighbours:
         return state().vector_indexes[model].current(session, version)
 
     return current
