@@ -296,7 +296,7 @@ def test_real_biological_weapons_cases_build_a_consistent_timeline():
     assert len(doc["events"]) == len(events) == sum(w["statements"] for w in doc["waves"])
     assert sum(a["statements"] for a in doc["actors"]) == len(events)
     for wave in doc["waves"]:  # lags within each wave, from its own first mover
-        lags = [f["lag_seconds"] for f in wave["followers"]]
+        lags = [f["lag_seconds"] for f in wave["actors"]]
         assert lags == sorted(lags) and all(lag >= 0 for lag in lags)
     # Same title carried by several outlets on one date: all but the first are syndication.
     assert doc["syndication"]["syndicated"] > 0

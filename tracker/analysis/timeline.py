@@ -196,7 +196,8 @@ def build_timeline(
     onsets = [_micros(p.start) for p in report.periods if p.kind == "surging"]
     spans = segment(dated.times, opts.rule(), onsets)
     window_us = window // _US
-    firsts = [pick_first_mover(span, dated.times, dated.actor, dated.confident, window_us) for span in spans]
+    firsts = [pick_first_mover(span, dated.times, dated.actor, dated.confident, dated.levels, window_us)
+              for span in spans]
     _place_in_waves(docs, rows, dated, spans, firsts)
     wave_docs = [_wave_doc(k, span, first, docs, rows, dated, window) for k, (span, first) in
                  enumerate(zip(spans, firsts, strict=True), start=1)]
@@ -320,6 +321,7 @@ class _DatedArrays:
     country: list[str | None]  # the statement's country (the event document's)
     copies: np.ndarray  # syndicated copies
     confident: np.ndarray  # level high enough for a first mover
+    levels: np.ndarray  # float levels; NaN: not measured
 
 
 def _dated_arrays(ordered: _Ordered, docs: Sequence[Mapping[str, Any]], index: Mapping[tuple[str, object], int],
@@ -333,6 +335,7 @@ def _dated_arrays(ordered: _Ordered, docs: Sequence[Mapping[str, Any]], index: M
         country=[d["country"] for d in docs[:n]],
         copies=np.fromiter((ev.statement_id in copy_of for ev in dated), bool, n),
         confident=np.fromiter((level is None or ev.level is None or ev.level >= level for ev in dated), bool, n),
+        levels=np.fromiter((np.nan if ev.level is None else ev.level for ev in dated), np.float64, n),
     )
 
 
@@ -354,43 +357,63 @@ def _place_in_waves(docs: Sequence[dict[str, Any]], rows: list[dict[str, Any]], 
 
 def _wave_doc(number: int, span: Span, first: tuple[int, str], docs: Sequence[Mapping[str, Any]],
               rows: Sequence[Mapping[str, Any]], dated: _DatedArrays, window: timedelta) -> dict[str, Any]:
-    """One wave: {wave, start, end, statements, actors, opened_by, gap_days, first_mover, confidence,
-    earlier_mentions (each with its ``reason``: "weak", below the level, or "unfollowed", nobody
-    followed it within the window), followers (the other actors from the first mover on, with their
-    lag behind it), countries, flows, edges}; every count is over the wave's own statements."""
+    """One wave: {wave, start, end, statements, actor_count, opened_by, gap_days, first_mover,
+    confidence, earlier_mentions (each with its ``reason``: "weak", below the level, or "unfollowed",
+    nobody followed it within the window), actors (the first mover's, then the followers by first
+    appearance from the first mover on, each with its lag behind it), followers (how many), countries,
+    flows, edges}; every count is over the wave's own statements."""
     lo, hi = span.lo, span.hi
     pos, confidence = first
     t0 = int(dated.times[pos])
     actor = dated.actor[lo:hi]
-    counts = np.bincount(actor[actor >= 0], minlength=len(rows)) if hi > lo else np.zeros(0, np.int64)
+    known = actor >= 0
+    counts = np.bincount(actor[known], minlength=len(rows))
+    copies = np.bincount(actor[known & dated.copies[lo:hi]], minlength=len(rows))
     after = actor[pos - lo:]
-    ids, first_at = np.unique(after[after >= 0], return_index=True)
     offset = np.flatnonzero(after >= 0)
-    mover = int(dated.actor[pos])
-    followers = [{"actor": rows[a]["actor"], "actor_id": rows[a]["actor_id"], "country": rows[a]["country"],
-                  "kind": rows[a]["kind"], "first_seen": docs[p]["published_at"],
-                  "lag_seconds": int(dated.times[p] - t0) / 1e6, "statements": int(counts[a])}
-                 for a, p in sorted(zip(ids.tolist(), (pos + offset[first_at]).tolist(), strict=True),
-                                    key=lambda ap: ap[1]) if a != mover]
+    ids, first_at = np.unique(after[offset], return_index=True)
+    actors = [{"actor": rows[a]["actor"], "actor_id": rows[a]["actor_id"], "country": rows[a]["country"],
+               "kind": rows[a]["kind"], "first_seen": docs[p]["published_at"], "wave": number,
+               "lag_seconds": int(dated.times[p] - t0) / 1e6, "statements": int(counts[a]),
+               "syndicated": int(copies[a])}
+              for a, p in sorted(zip(ids.tolist(), (pos + offset[first_at]).tolist(), strict=True),
+                                 key=lambda ap: ap[1])]
     part = slice(lo, hi)
     return {
         "wave": number,
         "start": docs[lo]["published_at"],
         "end": docs[hi - 1]["published_at"],
         "statements": hi - lo,
-        "actors": int(np.count_nonzero(counts)),
+        "actor_count": int(np.count_nonzero(counts)),
         "opened_by": span.opened_by,
         "gap_days": None if span.gap_us is None else round(span.gap_us / 86_400e6, 1),
         "first_mover": {**docs[pos], "confidence": confidence},
         "confidence": confidence,
         "earlier_mentions": [{**d, "reason": "unfollowed" if dated.confident[i] else "weak"}
                              for i, d in enumerate(docs[lo:pos], start=lo)],
-        "followers": followers,
+        "actors": actors,
+        "followers": max(len(actors) - 1, 0),
         "countries": _country_counts(dated.country[part]),
         "flows": country_flows(dated.times[part], dated.actor[part], dated.copies[part], dated.country[part],
                                window),
         "edges": _edge_docs(_graph(dated, span, window), rows),
     }
+
+
+def wave_view(doc: Mapping[str, Any], number: int | None) -> dict[str, Any] | None:
+    """The document as one wave sees it (None: the whole narrative, unchanged): that wave's first mover,
+    earlier mentions, actors (lags behind its first mover), edges, flows, countries and events, with
+    ``selected_wave`` set; ``waves``, ``bursts``, ``counts`` and ``syndication`` stay the narrative's.
+    None when the narrative has no such wave."""
+    if number is None:
+        return {**doc, "selected_wave": None}
+    found = [w for w in doc["waves"] if w["wave"] == number]
+    if not found:
+        return None
+    wave = found[0]
+    keys = ("first_mover", "earlier_mentions", "actors", "edges", "flows", "countries")
+    return {**doc, **{k: wave[k] for k in keys}, "edges_total": wave.get("edges_total", len(wave["edges"])),
+            "events": [e for e in doc["events"] if e["wave"] == number], "selected_wave": number}
 
 
 def _country_counts(countries: Sequence[str | None]) -> dict[str, int]:
@@ -484,4 +507,4 @@ def _syndication_summary(
 
 
 __all__ = ["DEFAULT_EDGE_LIMIT", "TimelineEvent", "WaveOptions", "amplification_edges", "build_timeline",
-           "limit_edges", "overall_flows"]
+           "limit_edges", "overall_flows", "wave_view"]

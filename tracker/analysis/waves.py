@@ -16,7 +16,8 @@
     the amplification window.
 Statements of the wave before it are **earlier possible mentions**, shown as such and never as the
 origin. Without such a statement the first confident one is taken, and without a confident one the
-first statement, each with ``confidence`` saying so ("isolated" or "low").
+one closest to the narrative (the earliest of equals), each with ``confidence`` saying so
+("isolated" or "low").
 """
 
 from __future__ import annotations
@@ -89,17 +90,17 @@ def _absorb_small(spans: list[Span], min_statements: int) -> list[Span]:
 
 
 def pick_first_mover(span: Span, times: np.ndarray, actors: np.ndarray, confident: np.ndarray,
-                     window_us: int) -> tuple[int, str]:
+                     levels: np.ndarray, window_us: int) -> tuple[int, str]:
     """The first mover's position in the timeline, and how sure it is (see module docstring).
 
     ``actors`` holds each statement's actor index (-1: unknown), ``confident`` whether its level is
-    high enough. O(n log n) in the wave's size: one binary search per confident statement.
+    high enough, ``levels`` each level (NaN: not measured). O(n log n) in the wave's size: one binary search per confident statement.
     """
     lo, hi = span.lo, span.hi
     t, a, ok = times[lo:hi], actors[lo:hi], confident[lo:hi]
     sure = np.flatnonzero(ok)
     if sure.size == 0:
-        return lo, LOW
+        return lo + int(np.argmax(levels[lo:hi])), LOW  # no NaN here: an unmeasured level is confident
     ts, as_ = t[sure], a[sure]
     # For each confident statement k: the confident statements strictly after it and within the window
     # are [start[k], stop[k]); some other actor is among them when the first differs from k's actor, or

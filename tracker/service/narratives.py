@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from tracker import queries
 from tracker.analysis.spread import detect_bursts, to_utc
-from tracker.analysis.timeline import DEFAULT_EDGE_LIMIT, limit_edges
+from tracker.analysis.timeline import DEFAULT_EDGE_LIMIT, limit_edges, wave_view
 from tracker.config import Config, TimelineConfig
 from tracker.errors import Refused
 from tracker.models import Assignment, AuditEvent, Narrative, Statement, User
@@ -38,7 +38,7 @@ from tracker.vocabulary import SHOWN_TRIAGE, TRIAGE_STATES
 __all__ = ["DEFAULT_EDGE_LIMIT", "TRIAGE_CHOICES", "Seeded", "StatementFilter", "burst_flags", "data_span", "detail",
            "edit", "limit_edges", "list_narratives", "merge", "merges_to_undo", "move", "narrative_dates",
            "narrative_labels", "narrative_statements", "nearest", "retune", "seed", "seed_from_statement", "split",
-           "timeline", "triage_filter", "undo_merge"]
+           "timeline", "triage_filter", "undo_merge", "wave_view"]
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,8 @@ def detail(session: Session, narrative_id: int) -> dict[str, Any] | None:
 
 def timeline(session: Session, config: Config, narrative_id: int) -> dict[str, Any] | None:
     """The narrative's timeline document (who first, who followed, how fast, where); None when there is
-    no such narrative. ``limit_edges`` keeps the heaviest actor edges of it for sending."""
+    no such narrative. ``limit_edges`` keeps the heaviest actor edges of it for sending, ``wave_view``
+    narrows it to one wave (its first mover, followers, lags, flows and edges)."""
     return queries.narrative_timeline(session, narrative_id, config)
 
 
