@@ -21,7 +21,7 @@ from tracker.errors import Refused
 from tracker.service import exports, narratives, statements
 from tracker.web.auth import access
 from tracker.web.bodies import send_body
-from tracker.web.charts import chart_data, chart_summary, histogram, sparkline_points
+from tracker.web.charts import chart_data, chart_summary, follows_table, histogram, sparkline_points
 from tracker.web.context import data_version, read_session, state
 from tracker.web.render import render_cached
 from tracker.web.requests import (
@@ -127,7 +127,15 @@ def narrative(narrative_id: int) -> str:
 def chart_json(narrative_id: int) -> Response:
     """The narrative page's chart data, apart from its HTML: the page stays small however many
     statements a narrative holds, and the browser revalidates this by ETag instead of downloading it."""
-    body = timeline_body(state().caches.chart_bodies, narrative_id, None, lambda doc: _json_bytes(chart_data(doc)))
+    wave = parse_int(request.args.get("wave"), "wave")
+
+    def serialise(doc: dict[str, Any]) -> bytes:
+        view = narratives.wave_view(doc, wave)
+        if view is None:
+            abort(404)
+        return _json_bytes(chart_data(view))
+
+    body = timeline_body(state().caches.chart_bodies, narrative_id, wave, serialise)
     if body is None:
         abort(404)
     return send_body(body, "application/json")
@@ -137,7 +145,11 @@ def _narrative_vars(session: Session, narrative_id: int, version: tuple[Any, ...
     detail = narratives.detail(session, narrative_id)
     if detail is None:
         abort(404)
-    doc = cached_timeline(session, narrative_id, version)
+    whole = cached_timeline(session, narrative_id, version)
+    wave = parse_int(request.args.get("wave"), "wave")
+    doc = narratives.wave_view(whole, wave) if whole else None
+    if whole and doc is None:
+        abort(404)
     page = parse_int(request.args.get("page"), "page") or 1
     rows = narratives.narrative_statements(session, narrative_id, limit=STATEMENTS_PER_PAGE + 1,
                                            offset=(page - 1) * STATEMENTS_PER_PAGE)
@@ -147,7 +159,7 @@ def _narrative_vars(session: Session, narrative_id: int, version: tuple[Any, ...
             "actors_shown": doc["actors"][:ACTORS_ON_PAGE] if doc else [],
             "statements": mark_copies(session, version, rows[:STATEMENTS_PER_PAGE], narrative_id),
             "page": page, "more": len(rows) > STATEMENTS_PER_PAGE,
-            "history_labels": labels}
+            "history_labels": labels, "wave": wave, "follows": follows_table(doc) if doc else []}
 
 
 @bp.get(f"/narratives/<{ID}:narrative_id>/timeline.csv")
