@@ -118,3 +118,49 @@ def test_the_follows_table_lists_the_strongest_links_with_their_lags(client: Fla
     assert weights and weights == sorted(weights, reverse=True)
     assert weights[0] == doc["waves"][0]["edges"][0]["weight"]
     assert "Who followed whom, after how long" in html
+
+
+# ---------------------------------------------------------------- overview: growth, one status, one scale
+
+
+def overview_rows(html: str) -> list[str]:
+    return re.findall(r"<tr>\s*<td class=\"label\".*?</tr>", html, flags=re.S)
+
+
+def test_overview_rows_have_one_status_and_a_growth_figure(client: FlaskClient) -> None:
+    rows = overview_rows(page(client, "/"))
+    assert rows
+    for row in rows:
+        statuses = re.findall(r'<span class="badge (new|surging|resurgent|dormant|active|emerging)"', row)
+        assert len(statuses) == 1, row
+        assert re.search(r'class="num growth"[^>]*>.*?(×\d+\.\d|new|—).*?·', row, flags=re.S), row
+
+
+def test_overview_sorts_by_growth(client: FlaskClient, app: Flask) -> None:
+    from tracker.queries import list_narratives, narrative_dates
+    from tracker.service.narratives import activity
+
+    state = app.extensions["tracker"]
+    html = page(client, "/?sort=growth")
+    shown = [int(i) for i in re.findall(r'<td class="label"[^>]*><a href="/narratives/(\d+)"', html)]
+    with state.db.reader() as session:
+        rows = list_narratives(session, limit=None)
+        dates = narrative_dates(session, [r["id"] for r in rows])
+        from tracker.service.narratives import data_span
+
+        now = data_span(session)[1]
+    keys = {r["id"]: activity(dates[r["id"]], now, state.config.timeline, r["status"])["growth"].sort_key()
+            for r in rows}
+    assert shown and [keys[i] for i in shown] == sorted(keys[i] for i in shown)
+    assert "fastest growing" in html
+
+
+def test_overview_sparklines_share_one_scale_and_follow_the_date_filter(client: FlaskClient) -> None:
+    html = page(client, "/")
+    tops = []
+    for points in re.findall(r'<polyline points="([^"]+)"', html):
+        ys = [float(p.split(",")[1]) for p in points.split()]
+        tops.append(min(ys))  # SVG y grows downwards: the highest point has the smallest y
+    assert min(tops) == 1.0 and sum(t > 1.0 for t in tops) >= len(tops) // 2  # one row reaches the top, most do not
+    filtered = page(client, "/?since=2022-01-01&until=2022-06-30")
+    assert "2022-01-01 – 2022-06-30" in filtered and "Trends run from 2022-01-01 to 2022-06-30" in filtered

@@ -45,11 +45,12 @@ def histogram(dates: list[datetime], start: datetime, end: datetime, bins: int =
     return counts
 
 
-def sparkline_points(counts: list[int], width: int = 120, height: int = 24) -> str:
-    """SVG polyline points for counts (numbers only, so safe inside an attribute)."""
+def sparkline_points(counts: list[int], width: int = 120, height: int = 24, top: int | None = None) -> str:
+    """SVG polyline points for counts (numbers only, so safe inside an attribute); ``top`` is the count
+    drawn at full height, shared by every row of a list so their heights compare (default: their own)."""
     if not counts:
         return ""
-    top = max(max(counts), 1)
+    top = max(top or max(counts), 1)
     step = width / max(len(counts) - 1, 1)
     return " ".join(f"{i * step:.1f},{height - 1 - c / top * (height - 2):.1f}" for i, c in enumerate(counts))
 
