@@ -199,10 +199,12 @@ def build_timeline(
     firsts = [pick_first_mover(span, dated.times, dated.actor, dated.confident, dated.levels, window_us)
               for span in spans]
     _place_in_waves(docs, rows, dated, spans, firsts)
-    wave_docs = [_wave_doc(k, span, first, docs, rows, dated, window) for k, (span, first) in
-                 enumerate(zip(spans, firsts, strict=True), start=1)]
     everything = Span(0, len(dated.times), "start", None)
     edges = _edge_docs(_graph(dated, everything, window), rows)
+    flows = country_flows(dated.times, dated.actor, dated.copies, dated.country, window)
+    whole = (edges, flows) if len(spans) == 1 else None  # one wave: its links and flows are the narrative's
+    wave_docs = [_wave_doc(k, span, first, docs, rows, dated, window, whole) for k, (span, first) in
+                 enumerate(zip(spans, firsts, strict=True), start=1)]
     first_mover = wave_docs[0]["first_mover"] if wave_docs else None
     return {
         "narrative": dict(narrative),
@@ -211,7 +213,7 @@ def build_timeline(
         "events": docs,
         "actors": rows,
         "edges": edges,
-        "flows": country_flows(dated.times, dated.actor, dated.copies, dated.country, window),
+        "flows": flows,
         "countries": _country_counts(dated.country),
         "waves": wave_docs,
         "bursts": [p.to_dict() for p in report.periods],
@@ -356,7 +358,8 @@ def _place_in_waves(docs: Sequence[dict[str, Any]], rows: list[dict[str, Any]], 
 
 
 def _wave_doc(number: int, span: Span, first: tuple[int, str], docs: Sequence[Mapping[str, Any]],
-              rows: Sequence[Mapping[str, Any]], dated: _DatedArrays, window: timedelta) -> dict[str, Any]:
+              rows: Sequence[Mapping[str, Any]], dated: _DatedArrays, window: timedelta,
+              whole: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     """One wave: {wave, start, end, statements, actor_count, opened_by, gap_days, first_mover,
     confidence, earlier_mentions (each with its ``reason``: "weak", below the level, or "unfollowed",
     nobody followed it within the window), actors (the first mover's, then the followers by first
@@ -394,9 +397,9 @@ def _wave_doc(number: int, span: Span, first: tuple[int, str], docs: Sequence[Ma
         "actors": actors,
         "followers": max(len(actors) - 1, 0),
         "countries": _country_counts(dated.country[part]),
-        "flows": country_flows(dated.times[part], dated.actor[part], dated.copies[part], dated.country[part],
-                               window),
-        "edges": _edge_docs(_graph(dated, span, window), rows),
+        "flows": whole[1] if whole else country_flows(dated.times[part], dated.actor[part], dated.copies[part],
+                                                      dated.country[part], window),
+        "edges": whole[0] if whole else _edge_docs(_graph(dated, span, window), rows),
     }
 
 
