@@ -207,6 +207,7 @@ def test_timeline_csv_export_lists_every_event(client: FlaskClient, app: Flask) 
     doc = json.loads(client.get(f"/narratives/{nid}/timeline.json").get_data(as_text=True))
     assert [int(r["statement_id"]) for r in rows] == [e["statement_id"] for e in doc["events"]]
     assert rows[0]["actor"] == "Dmitry Medvedev"
+    assert {r["wave"] for r in rows} >= {"1", "2"} and rows[0]["level"]
 
 
 def test_missing_narrative_is_404(client: FlaskClient) -> None:
