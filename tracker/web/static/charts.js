@@ -132,36 +132,48 @@
        is hidden. The estimate in placeLabels leaves few such names; this makes sure of it. */
     function declutter(div, starTrace, priority) {
       var layers = div.querySelectorAll(".scatterlayer .trace");
+      var starLayer = starTrace >= 0 ? layers[starTrace] : null;
       var kept = [];
-      if (starTrace >= 0 && layers[starTrace]) {
-        Array.prototype.forEach.call(layers[starTrace].querySelectorAll(".point"), function (pt) { kept.push(pt.getBoundingClientRect()); });
+      function named(roots) {
+        var texts = [];
+        roots.forEach(function (root) {
+          Array.prototype.forEach.call(root.querySelectorAll(".textpoint text"), function (t) { if (t.textContent) { texts.push(t); } });
+        });
+        return texts.sort(function (a, b) { return (priority[b.textContent] || 0) - (priority[a.textContent] || 0); });
       }
-      var texts = Array.prototype.filter.call(div.querySelectorAll(".textpoint text"), function (t) { return t.textContent; });
-      texts.sort(function (a, b) { return (priority[b.textContent] || 0) - (priority[a.textContent] || 0); });
-      texts.forEach(function (t) {
+      function keep(t) {
         var b = t.getBoundingClientRect();
         var clash = kept.some(function (k) { return b.left < k.right && k.left < b.right && b.top < k.bottom && k.top < b.bottom; });
         if (clash) { t.style.display = "none"; } else { kept.push(b); }
-      });
+      }
+      /* First movers' names first (each sits on its own star), then the stars, then every other name. */
+      if (starLayer) {
+        named([starLayer]).forEach(keep);
+        Array.prototype.forEach.call(starLayer.querySelectorAll(".point"), function (pt) { kept.push(pt.getBoundingClientRect()); });
+      }
+      named(Array.prototype.filter.call(layers, function (layer) { return layer !== starLayer; })).forEach(keep);
     }
 
     /* Keep a label only where it overlaps no label kept before it (most important first), measured in
        pixels of the plot as it will be drawn: crowded names give way, and the table lists them all. */
-    function placeLabels(nodes, toPx, fontPx, avoid) {
-      var kept = avoid.map(function (n) { var p = toPx(n); return { l: p.x - 9, r: p.x + 9, t: p.y - 7, b: p.y + 9 }; });
-      return nodes.map(function (n) {
-        var p = toPx(n), text = laneName(n.a.name);
-        var w = 0;
-        for (var i = 0; i < n.a.name.length && i < 24; i++) { w += n.a.name.charCodeAt(i) > 0x2e80 ? fontPx : fontPx * 0.62; }
-        var box = { l: p.x - w / 2 - 3, r: p.x + w / 2 + 3, t: p.y - p.r - fontPx * 1.5 - 3, b: p.y - p.r + 1 };
-        var clash = box.l < 0 || box.r > p.width || kept.some(function (k) {
+    function placeLabels(nodes, toPx, fontPx, avoid, bounds) {
+      var kept = avoid.map(function (n) { var p = toPx(n); return { l: p.x - 9, r: p.x + 9, t: p.y - 7, b: p.y + 7 }; });
+      function free(box) {
+        return box.l >= bounds[0] && box.r <= bounds[1] && !kept.some(function (k) {
           return box.l < k.r && k.l < box.r && box.t < k.b && k.t < box.b;
         });
-        if (clash) { return ""; }
-        kept.push(box);
-        return text;
+      }
+      return nodes.map(function (n) {
+        var p = toPx(n), text = laneName(n.a.name), w = 0, h = fontPx * 1.5 + 3;
+        for (var i = 0; i < n.a.name.length && i < 24; i++) { w += n.a.name.charCodeAt(i) > 0x2e80 ? fontPx : fontPx * 0.62; }
+        var above = { l: p.x - w / 2 - 3, r: p.x + w / 2 + 3, t: p.y - p.r - h, b: p.y - p.r + 1 };
+        var below = { l: above.l, r: above.r, t: p.y + p.r - 1, b: p.y + p.r + h };
+        if (free(above)) { kept.push(above); return { text: text, pos: "top center" }; }
+        if (free(below)) { kept.push(below); return { text: text, pos: "bottom center" }; }
+        return { text: "", pos: "top center" };
       });
     }
+
 
     var shownEdges = data.graph_edges;
 
@@ -205,6 +217,7 @@
       var height = Math.max(280, lanes.length * 80 + 100);
       var layout = baseLayout(height);
       layout.margin.l = 60;
+      layout.margin.r = 40;
       var times = actors.map(function (a) { return Date.parse(a.first_seen); });
       var lo = times.length ? Math.min.apply(null, times) : Date.now(), hi = times.length ? Math.max.apply(null, times) : lo;
       var pad = Math.max((hi - lo) * 0.06, 3600e3);
@@ -219,7 +232,7 @@
       var plotH = height - layout.margin.t - layout.margin.b;
       function toPx(n) {
         return { x: shown(Date.parse(n.x)) / shown(xr[1]) * width,
-                 y: (n.y - yr[0]) / (yr[1] - yr[0]) * plotH, width: width,
+                 y: (n.y - yr[1]) / (yr[0] - yr[1]) * plotH, width: width,  /* range [bottom, top]: reversed */
                  r: firsts[n.a.id] ? 9 : (8 + Math.min(n.a.statements, 20)) / 2 };
       }
       var order = actors.map(function (a) { return byName[a.id]; }).sort(function (p, q) {
@@ -227,7 +240,11 @@
       });
       var labels = {};
       var stars = order.filter(function (n) { return firsts[n.a.id]; });
-      placeLabels(order, toPx, 10, stars).forEach(function (text, i) { labels[order[i].a.id] = text; });
+      var where = {};
+      placeLabels(order, toPx, 10, stars, [4 - layout.margin.l, width + layout.margin.r - 4]).forEach(function (found, i) {
+        labels[order[i].a.id] = found.text;
+        where[order[i].a.id] = found.pos;
+      });
       function hover(a) {
         return "<b>" + escapeText(a.name) + "</b> (" + escapeText(a.country) + ", " + escapeText(a.kind) + ")<br>first: " +
           a.first_seen.slice(0, 10) + " · lag " + escapeText(a.lag) + "<br>" + a.statements + (a.statements === 1 ? " statement" : " statements");
@@ -236,7 +253,8 @@
       if (movers.length) {
         traces.push({ type: "scatter", mode: "markers+text", name: "first mover", cliponaxis: false,
                       x: movers.map(function (a) { return byName[a.id].x; }), y: movers.map(function (a) { return byName[a.id].y; }),
-                      text: movers.map(function (a) { return labels[a.id]; }), textposition: "top center", textfont: { size: 10 },
+                      text: movers.map(function (a) { return labels[a.id]; }), textfont: { size: 10 },
+                      textposition: movers.map(function (a) { return where[a.id]; }),
                       hovertext: movers.map(hover), hoverinfo: "text",
                       marker: { symbol: "star", size: 16, color: "#f4b400", line: { color: "#000", width: 1 } } });
       }
@@ -246,7 +264,8 @@
         traces.push({
           type: "scatter", mode: "markers+text", name: escapeText(c),
           x: nodes.map(function (a) { return byName[a.id].x; }), y: nodes.map(function (a) { return byName[a.id].y; }),
-          text: nodes.map(function (a) { return labels[a.id]; }), textposition: "top center",
+          text: nodes.map(function (a) { return labels[a.id]; }),
+          textposition: nodes.map(function (a) { return where[a.id]; }),
           textfont: { size: 10 }, cliponaxis: false,
           hovertext: nodes.map(hover), hoverinfo: "text",
           marker: { color: colour(c), size: nodes.map(function (a) { return 8 + Math.min(a.statements, 20); }),
