@@ -231,3 +231,16 @@ def test_flows_count_distinct_statements_and_never_exceed_the_country_counts(see
 
 def _t(doc_event):
     return datetime.fromisoformat(doc_event["published_at"])
+
+
+def test_a_wave_keeps_its_heaviest_links_and_counts_them_all(monkeypatch):
+    import tracker.analysis.timeline as timeline_module
+
+    monkeypatch.setattr(timeline_module, "WAVE_EDGE_LIMIT", 2)
+    doc = timeline(two_waves())
+    for wave in doc["waves"]:
+        assert len(wave["edges"]) == 2 and wave["edges_total"] == 6  # four actors, each after every earlier one
+        assert [e["weight"] for e in wave["edges"]] == sorted((e["weight"] for e in wave["edges"]), reverse=True)
+    assert len(doc["edges"]) == 11  # the narrative's own list is whole (TASS -> Zhao Lijian is in both waves)
+    view = wave_view(timeline_module.limit_edges(doc, None), 2)
+    assert view is not None and view["edges_total"] == 6

@@ -364,7 +364,8 @@ def _wave_doc(number: int, span: Span, first: tuple[int, str], docs: Sequence[Ma
     confidence, earlier_mentions (each with its ``reason``: "weak", below the level, or "unfollowed",
     nobody followed it within the window), actors (the first mover's, then the followers by first
     appearance from the first mover on, each with its lag behind it), followers (how many), countries,
-    flows, edges}; every count is over the wave's own statements."""
+    flows, edges (the heaviest ``WAVE_EDGE_LIMIT``), edges_total}; every count is over the wave's own
+    statements."""
     lo, hi = span.lo, span.hi
     pos, confidence = first
     t0 = int(dated.times[pos])
@@ -399,8 +400,24 @@ def _wave_doc(number: int, span: Span, first: tuple[int, str], docs: Sequence[Ma
         "countries": _country_counts(dated.country[part]),
         "flows": whole[1] if whole else country_flows(dated.times[part], dated.actor[part], dated.copies[part],
                                                       dated.country[part], window),
-        "edges": whole[0] if whole else _edge_docs(_graph(dated, span, window), rows),
+        **_wave_edges(whole[0] if whole else None, dated, span, window, rows),
     }
+
+
+WAVE_EDGE_LIMIT = 2000  # heaviest links a wave's document keeps (its edges_total counts them all)
+
+
+def _wave_edges(whole: list[dict[str, Any]] | None, dated: _DatedArrays, span: Span, window: timedelta,
+                rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A wave's links: the narrative's own when it is the only wave, else its heaviest ``WAVE_EDGE_LIMIT``.
+
+    Why the cap: the narrative's document already holds every link; a wave's pages, chart and API
+    answer show a few hundred, and building every wave's full list again doubled the time of a
+    100,000-statement timeline."""
+    if whole is not None:
+        return {"edges": whole, "edges_total": len(whole)}
+    graph = _graph(dated, span, window)
+    return {"edges": _edge_docs(graph, rows, WAVE_EDGE_LIMIT), "edges_total": int(graph.source.size)}
 
 
 def wave_view(doc: Mapping[str, Any], number: int | None) -> dict[str, Any] | None:
@@ -433,26 +450,21 @@ def _graph(dated: _DatedArrays, span: Span, window: timedelta) -> EdgeArrays:
     return EdgeArrays(ids[g.source], ids[g.target], g.weight, g.independent, g.first_at, g.lag)
 
 
-def _edge_docs(graph: EdgeArrays, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Edges as JSON, heaviest first; ties by first time, then actors in order of appearance."""
-    rank = np.lexsort((graph.target, graph.source, graph.first_at, -graph.weight))
-    iso_cache: dict[int, str | None] = {}
-    edges = []
-    columns = (graph.source, graph.target, graph.weight, graph.independent, graph.first_at, graph.lag)
-    for a, b, weight, indep, t, lag in zip(*(col[rank].tolist() for col in columns), strict=True):
-        if t not in iso_cache:
-            iso_cache[t] = from_micros(t)
-        edges.append({
-            "from": rows[a]["actor"],
-            "to": rows[b]["actor"],
-            "from_country": rows[a]["country"],
-            "to_country": rows[b]["country"],
-            "weight": weight,
-            "independent": indep,
-            "first_at": iso_cache[t],
-            "lag_seconds": lag / 1e6,
-        })
-    return edges
+def _edge_docs(graph: EdgeArrays, rows: Sequence[Mapping[str, Any]], limit: int | None = None
+               ) -> list[dict[str, Any]]:
+    """Edges as JSON, heaviest first (the first ``limit`` of them); ties by first time, then actors in
+    order of appearance."""
+    rank = np.lexsort((graph.target, graph.source, graph.first_at, -graph.weight))[:limit]
+    names = [r["actor"] for r in rows]
+    countries = [r["country"] for r in rows]
+    times = graph.first_at[rank]
+    distinct, where = np.unique(times, return_inverse=True)
+    iso_of = [from_micros(t) for t in distinct.tolist()]
+    return [{"from": names[a], "to": names[b], "from_country": countries[a], "to_country": countries[b],
+             "weight": weight, "independent": indep, "first_at": iso_of[w], "lag_seconds": lag / 1e6}
+            for a, b, weight, indep, w, lag in zip(graph.source[rank].tolist(), graph.target[rank].tolist(),
+                                                   graph.weight[rank].tolist(), graph.independent[rank].tolist(),
+                                                   where.tolist(), graph.lag[rank].tolist(), strict=True)]
 
 
 DEFAULT_EDGE_LIMIT = 500
@@ -467,7 +479,8 @@ def limit_edges(doc: Mapping[str, Any], limit: int | None = DEFAULT_EDGE_LIMIT) 
     """
     def cut(part: Mapping[str, Any]) -> dict[str, Any]:
         edges = part["edges"]
-        return {**part, "edges": edges if limit is None else edges[:limit], "edges_total": len(edges)}
+        return {**part, "edges": edges if limit is None else edges[:limit],
+                "edges_total": part.get("edges_total", len(edges))}
 
     return {**cut(doc), "waves": [cut(w) for w in doc.get("waves", [])]}
 

@@ -85,7 +85,7 @@ def chart_data(doc: dict[str, Any]) -> dict[str, Any]:
                "first_seen": a["first_seen"], "statements": a["statements"], "lag": human_lag(a["lag_seconds"])}
               for i, (node, a) in enumerate(_graph_nodes(doc)) if a["first_seen"] and (i < CHART_ACTORS or node in linked)]
     breaks = [[a["end"], b["start"]] for a, b in zip(shown, shown[1:], strict=False)]
-    return {"events": events, "actors": actors, "edges": edges, "edges_total": len(links), "breaks": breaks,
+    return {"events": events, "actors": actors, "edges": edges, "edges_total": links_total(doc), "breaks": breaks,
             "graph_edges": GRAPH_EDGES, "window_days": round(doc["window_seconds"] / 86400, 1),
             "statement_url": url_for("statements.statement", statement_id=0).rsplit("/", 1)[0] + "/"}
 
@@ -106,6 +106,13 @@ def graph_links(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(links, key=lambda e: (-e["weight"], e["first_at"] or "", e["wave"]))
 
 
+def links_total(doc: dict[str, Any]) -> int:
+    """How many links there are in all (a wave's document keeps its heaviest; ``edges_total`` counts all)."""
+    if not _per_wave(doc):
+        return int(doc.get("edges_total", len(doc["edges"])))
+    return sum(int(w.get("edges_total", len(w["edges"]))) for w in doc["waves"])
+
+
 def _graph_nodes(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     if not _per_wave(doc):
         return [(a["actor"], a) for a in doc["actors"]]
@@ -115,8 +122,8 @@ def _graph_nodes(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 def chart_summary(doc: dict[str, Any]) -> dict[str, Any]:
     """What the page itself says about its charts (whether to draw, how many links of how many);
     the data they draw is chart.json's, so the page never builds it."""
-    total = len(graph_links(doc))
-    sent = min(CHART_EDGES, total)
+    total = links_total(doc)
+    sent = min(CHART_EDGES, len(graph_links(doc)))
     return {"drawn": any(e["published_at"] is not None for e in doc["events"]),
             "edges_shown": min(GRAPH_EDGES, sent), "edges_sent": sent, "edges_total": total,
             "per_wave": _per_wave(doc), "window_days": round(doc["window_seconds"] / 86400, 1)}
