@@ -235,8 +235,9 @@ def _t(doc_event):
 
 def test_a_wave_keeps_its_heaviest_links_and_counts_them_all(monkeypatch):
     import tracker.analysis.timeline as timeline_module
+    import tracker.analysis.wave_docs as wave_docs_module
 
-    monkeypatch.setattr(timeline_module, "WAVE_EDGE_LIMIT", 2)
+    monkeypatch.setattr(wave_docs_module, "WAVE_EDGE_LIMIT", 2)
     doc = timeline(two_waves())
     for wave in doc["waves"]:
         assert len(wave["edges"]) == 2 and wave["edges_total"] == 6  # four actors, each after every earlier one

@@ -41,14 +41,21 @@ import numpy as np
 
 from tracker.analysis.actors import AliasRules, clean_name
 from tracker.analysis.amplification import (
-    EdgeArrays,
     amplification_edges,
     country_flows,
-    from_micros,
     overall_flows,
 )
 from tracker.analysis.spread import bucket_label, detect_bursts, iso, to_utc
 from tracker.analysis.syndication import find_copies
+from tracker.analysis.wave_docs import (
+    DatedArrays,
+    country_counts,
+    edge_docs,
+    link_graph,
+    place_in_waves,
+    wave_doc,
+    wave_view,
+)
 from tracker.analysis.waves import Span, WaveRule, pick_first_mover, segment
 from tracker.vocabulary import ACTOR_KINDS
 
@@ -177,7 +184,7 @@ def build_timeline(
     module docstring), ``actors`` ({actor, actor_id, country, kind, first_seen, wave, lag_seconds,
     statements, syndicated}, by first appearance), ``edges`` (actor -> actor, with ``lag_seconds``),
     ``flows`` (cross-country, {from_country, to_country, statements, actors, independent,
-    first_at}), ``countries`` (dated statements per country), ``waves`` (see ``_wave_doc``),
+    first_at}), ``countries`` (dated statements per country), ``waves`` (see ``wave_doc``),
     ``bursts`` (periods) and ``flags`` (from ``spread.detect_bursts`` with ``now`` and
     ``burst_options``), ``counts`` (per ``bucket`` by country and by kind), ``syndication`` and
     ``window_seconds``. Each event is {statement_id, external_id, published_at, actor, outlet,
@@ -198,12 +205,12 @@ def build_timeline(
     window_us = window // _US
     firsts = [pick_first_mover(span, dated.times, dated.actor, dated.confident, dated.levels, window_us)
               for span in spans]
-    _place_in_waves(docs, rows, dated, spans, firsts)
+    place_in_waves(docs, rows, dated, spans, firsts)
     everything = Span(0, len(dated.times), "start", None)
-    edges = _edge_docs(_graph(dated, everything, window), rows)
+    edges = edge_docs(link_graph(dated, everything, window), rows)
     flows = country_flows(dated.times, dated.actor, dated.copies, dated.country, window)
     whole = (edges, flows) if len(spans) == 1 else None  # one wave: its links and flows are the narrative's
-    wave_docs = [_wave_doc(k, span, first, docs, rows, dated, window, whole) for k, (span, first) in
+    wave_docs = [wave_doc(k, span, first, docs, rows, dated, window, whole) for k, (span, first) in
                  enumerate(zip(spans, firsts, strict=True), start=1)]
     first_mover = wave_docs[0]["first_mover"] if wave_docs else None
     return {
@@ -214,7 +221,7 @@ def build_timeline(
         "actors": rows,
         "edges": edges,
         "flows": flows,
-        "countries": _country_counts(dated.country),
+        "countries": country_counts(dated.country),
         "waves": wave_docs,
         "bursts": [p.to_dict() for p in report.periods],
         "flags": sorted(report.flags),
@@ -289,7 +296,7 @@ def _event_doc(ev: TimelineEvent, ordered: _Ordered, copy_of: Mapping[int, int])
 
 def _actor_rows(ordered: _Ordered, copy_of: Mapping[int, int]
                 ) -> tuple[list[dict[str, Any]], dict[tuple[str, object], int]]:
-    """The actors by first appearance (their wave and lag are set by ``_place_in_waves``); and each
+    """The actors by first appearance (their wave and lag are set by ``place_in_waves``); and each
     actor's row index."""
     stats: dict[tuple[str, object], dict[str, Any]] = {}
     for ev in ordered.events:
@@ -314,24 +321,12 @@ def _actor_rows(ordered: _Ordered, copy_of: Mapping[int, int]
     return list(stats.values()), {key: i for i, key in enumerate(stats)}
 
 
-@dataclass(frozen=True, slots=True)
-class _DatedArrays:
-    """The dated events as arrays in timeline order: position i is ``docs[i]`` (undated events sort last)."""
-
-    times: np.ndarray  # int64 microseconds
-    actor: np.ndarray  # row index in the actors list; -1: no actor
-    country: list[str | None]  # the statement's country (the event document's)
-    copies: np.ndarray  # syndicated copies
-    confident: np.ndarray  # level high enough for a first mover
-    levels: np.ndarray  # float levels; NaN: not measured
-
-
 def _dated_arrays(ordered: _Ordered, docs: Sequence[Mapping[str, Any]], index: Mapping[tuple[str, object], int],
-                  copy_of: Mapping[int, int], level: float | None) -> _DatedArrays:
+                  copy_of: Mapping[int, int], level: float | None) -> DatedArrays:
     dated = ordered.dated
     n = len(dated)
     actors = (ordered.actor_of[ev.statement_id] for ev in dated)
-    return _DatedArrays(
+    return DatedArrays(
         times=np.fromiter((ordered.micros[ev.statement_id] for ev in dated), np.int64, n),
         actor=np.fromiter((index[a.key] if a is not None else -1 for a in actors), np.int64, n),
         country=[d["country"] for d in docs[:n]],
@@ -339,132 +334,6 @@ def _dated_arrays(ordered: _Ordered, docs: Sequence[Mapping[str, Any]], index: M
         confident=np.fromiter((level is None or ev.level is None or ev.level >= level for ev in dated), bool, n),
         levels=np.fromiter((np.nan if ev.level is None else ev.level for ev in dated), np.float64, n),
     )
-
-
-def _place_in_waves(docs: Sequence[dict[str, Any]], rows: list[dict[str, Any]], dated: _DatedArrays,
-                    spans: Sequence[Span], firsts: Sequence[tuple[int, str]]) -> None:
-    """Each dated event's wave; each actor's wave of first appearance and lag behind that wave's first mover."""
-    wave_of = np.zeros(len(dated.times), dtype=np.int64)
-    for k, span in enumerate(spans):
-        wave_of[span.lo:span.hi] = k
-        for d in docs[span.lo:span.hi]:
-            d["wave"] = k + 1
-    known = np.flatnonzero(dated.actor >= 0)
-    actor_ids, first_pos = np.unique(dated.actor[known], return_index=True)
-    for a, pos in zip(actor_ids.tolist(), known[first_pos].tolist(), strict=True):
-        k = int(wave_of[pos])
-        rows[a]["wave"] = k + 1
-        rows[a]["lag_seconds"] = int(dated.times[pos] - dated.times[firsts[k][0]]) / 1e6
-
-
-def _wave_doc(number: int, span: Span, first: tuple[int, str], docs: Sequence[Mapping[str, Any]],
-              rows: Sequence[Mapping[str, Any]], dated: _DatedArrays, window: timedelta,
-              whole: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None) -> dict[str, Any]:
-    """One wave: {wave, start, end, statements, actor_count, opened_by, gap_days, first_mover,
-    confidence, earlier_mentions (each with its ``reason``: "weak", below the level, or "unfollowed",
-    nobody followed it within the window), actors (the first mover's, then the followers by first
-    appearance from the first mover on, each with its lag behind it), followers (how many), countries,
-    flows, edges (the heaviest ``WAVE_EDGE_LIMIT``), edges_total}; every count is over the wave's own
-    statements."""
-    lo, hi = span.lo, span.hi
-    pos, confidence = first
-    t0 = int(dated.times[pos])
-    actor = dated.actor[lo:hi]
-    known = actor >= 0
-    counts = np.bincount(actor[known], minlength=len(rows))
-    copies = np.bincount(actor[known & dated.copies[lo:hi]], minlength=len(rows))
-    after = actor[pos - lo:]
-    offset = np.flatnonzero(after >= 0)
-    ids, first_at = np.unique(after[offset], return_index=True)
-    actors = [{"actor": rows[a]["actor"], "actor_id": rows[a]["actor_id"], "country": rows[a]["country"],
-               "kind": rows[a]["kind"], "first_seen": docs[p]["published_at"], "wave": number,
-               "lag_seconds": int(dated.times[p] - t0) / 1e6, "statements": int(counts[a]),
-               "syndicated": int(copies[a])}
-              for a, p in sorted(zip(ids.tolist(), (pos + offset[first_at]).tolist(), strict=True),
-                                 key=lambda ap: ap[1])]
-    part = slice(lo, hi)
-    return {
-        "wave": number,
-        "start": docs[lo]["published_at"],
-        "end": docs[hi - 1]["published_at"],
-        "statements": hi - lo,
-        "actor_count": int(np.count_nonzero(counts)),
-        "opened_by": span.opened_by,
-        "gap_days": None if span.gap_us is None else round(span.gap_us / 86_400e6, 1),
-        "first_mover": {**docs[pos], "confidence": confidence},
-        "confidence": confidence,
-        "earlier_mentions": [{**d, "reason": "unfollowed" if dated.confident[i] else "weak"}
-                             for i, d in enumerate(docs[lo:pos], start=lo)],
-        "actors": actors,
-        "followers": max(len(actors) - 1, 0),
-        "countries": _country_counts(dated.country[part]),
-        "flows": whole[1] if whole else country_flows(dated.times[part], dated.actor[part], dated.copies[part],
-                                                      dated.country[part], window),
-        **_wave_edges(whole[0] if whole else None, dated, span, window, rows),
-    }
-
-
-WAVE_EDGE_LIMIT = 2000  # heaviest links a wave's document keeps (its edges_total counts them all)
-
-
-def _wave_edges(whole: list[dict[str, Any]] | None, dated: _DatedArrays, span: Span, window: timedelta,
-                rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """A wave's links: the narrative's own when it is the only wave, else its heaviest ``WAVE_EDGE_LIMIT``.
-
-    Why the cap: the narrative's document already holds every link; a wave's pages, chart and API
-    answer show a few hundred, and building every wave's full list again doubled the time of a
-    100,000-statement timeline."""
-    if whole is not None:
-        return {"edges": whole, "edges_total": len(whole)}
-    graph = _graph(dated, span, window)
-    return {"edges": _edge_docs(graph, rows, WAVE_EDGE_LIMIT), "edges_total": int(graph.source.size)}
-
-
-def wave_view(doc: Mapping[str, Any], number: int | None) -> dict[str, Any] | None:
-    """The document as one wave sees it (None: the whole narrative, unchanged): that wave's first mover,
-    earlier mentions, actors (lags behind its first mover), edges, flows, countries and events, with
-    ``selected_wave`` set; ``waves``, ``bursts``, ``counts`` and ``syndication`` stay the narrative's.
-    None when the narrative has no such wave."""
-    if number is None:
-        return {**doc, "selected_wave": None}
-    found = [w for w in doc["waves"] if w["wave"] == number]
-    if not found:
-        return None
-    wave = found[0]
-    keys = ("first_mover", "earlier_mentions", "actors", "edges", "flows", "countries")
-    return {**doc, **{k: wave[k] for k in keys}, "edges_total": wave.get("edges_total", len(wave["edges"])),
-            "events": [e for e in doc["events"] if e["wave"] == number], "selected_wave": number}
-
-
-def _country_counts(countries: Sequence[str | None]) -> dict[str, int]:
-    return dict(sorted(Counter(c or "unknown" for c in countries).items()))
-
-
-def _graph(dated: _DatedArrays, span: Span, window: timedelta) -> EdgeArrays:
-    """The amplification graph over one stretch of the dated events with a known actor, in actor-row indices."""
-    actor = dated.actor[span.lo:span.hi]
-    keep = actor >= 0
-    ids, local = np.unique(actor[keep], return_inverse=True)  # compact indices: a wave has few of the actors
-    g = amplification_edges(dated.times[span.lo:span.hi][keep], local.astype(np.int64),
-                            dated.copies[span.lo:span.hi][keep], window)
-    return EdgeArrays(ids[g.source], ids[g.target], g.weight, g.independent, g.first_at, g.lag)
-
-
-def _edge_docs(graph: EdgeArrays, rows: Sequence[Mapping[str, Any]], limit: int | None = None
-               ) -> list[dict[str, Any]]:
-    """Edges as JSON, heaviest first (the first ``limit`` of them); ties by first time, then actors in
-    order of appearance."""
-    rank = np.lexsort((graph.target, graph.source, graph.first_at, -graph.weight))[:limit]
-    names = [r["actor"] for r in rows]
-    countries = [r["country"] for r in rows]
-    times = graph.first_at[rank]
-    distinct, where = np.unique(times, return_inverse=True)
-    iso_of = [from_micros(t) for t in distinct.tolist()]
-    return [{"from": names[a], "to": names[b], "from_country": countries[a], "to_country": countries[b],
-             "weight": weight, "independent": indep, "first_at": iso_of[w], "lag_seconds": lag / 1e6}
-            for a, b, weight, indep, w, lag in zip(graph.source[rank].tolist(), graph.target[rank].tolist(),
-                                                   graph.weight[rank].tolist(), graph.independent[rank].tolist(),
-                                                   where.tolist(), graph.lag[rank].tolist(), strict=True)]
 
 
 DEFAULT_EDGE_LIMIT = 500
