@@ -164,3 +164,12 @@ def test_overview_sparklines_share_one_scale_and_follow_the_date_filter(client: 
     assert min(tops) == 1.0 and sum(t > 1.0 for t in tops) >= len(tops) // 2  # one row reaches the top, most do not
     filtered = page(client, "/?since=2022-01-01&until=2022-06-30")
     assert "2022-01-01 – 2022-06-30" in filtered and "Trends run from 2022-01-01 to 2022-06-30" in filtered
+
+
+def test_the_whole_narrative_page_lists_every_waves_earlier_mentions(client: FlaskClient, app: Flask) -> None:
+    doc = biolabs(app)
+    mentions = [m for w in doc["waves"] for m in w["earlier_mentions"]]
+    html = page(client, f"/narratives/{doc['narrative']['id']}")
+    assert mentions and "Earlier possible mentions" in html
+    for m in mentions:
+        assert f'href="/statements/{m["statement_id"]}"' in html

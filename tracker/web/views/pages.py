@@ -187,7 +187,10 @@ def _narrative_vars(session: Session, narrative_id: int, version: tuple[Any, ...
             "statements": mark_copies(session, version, rows[:STATEMENTS_PER_PAGE], narrative_id),
             "page": page, "more": len(rows) > STATEMENTS_PER_PAGE,
             "history_labels": labels, "wave": wave,
-            "state": narratives.one_status(whole["flags"] if whole else (), detail["status"]), "follows": follows_table(doc) if doc else []}
+            "state": narratives.one_status(whole["flags"] if whole else (), detail["status"]),
+            # every wave's on the whole narrative's page, that wave's on a wave's
+            "mentions": (doc["earlier_mentions"] if wave else [m for w in whole["waves"] for m in w["earlier_mentions"]])
+            if doc and whole else [], "follows": follows_table(doc) if doc else []}
 
 
 @bp.get(f"/narratives/<{ID}:narrative_id>/timeline.csv")
