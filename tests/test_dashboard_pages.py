@@ -184,7 +184,7 @@ def test_actors_table_gives_lags_in_human_units(client: FlaskClient, app: Flask)
     html = page(client, f"/narratives/{biolabs_id(app)}")
     row = re.search(r"Zhao Lijian</a></td>(.*?)</tr>", html, re.S)
     assert row, "Zhao Lijian missing from the actors table"
-    assert re.search(r'<td data-label="Lag">\d+ d( \d+ h)?</td>', row.group(1))
+    assert re.search(r'<td data-label="Lag">\d+ d( \d+ h)? <span class="muted">· wave 1</span></td>', row.group(1))
 
 
 def test_narrative_statements_are_paginated(client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
