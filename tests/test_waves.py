@@ -243,5 +243,8 @@ def test_a_wave_keeps_its_heaviest_links_and_counts_them_all(monkeypatch):
         assert len(wave["edges"]) == 2 and wave["edges_total"] == 6  # four actors, each after every earlier one
         assert [e["weight"] for e in wave["edges"]] == sorted((e["weight"] for e in wave["edges"]), reverse=True)
     assert len(doc["edges"]) == 11  # the narrative's own list is whole (TASS -> Zhao Lijian is in both waves)
-    view = wave_view(timeline_module.limit_edges(doc, None), 2)
+    view = wave_view(doc, 2)
     assert view is not None and view["edges_total"] == 6
+    sent = timeline_module.limit_edges(view, 1)
+    assert len(sent["edges"]) == 1 and sent["edges_total"] == 6  # the wave's links, as the document's own
+    assert all(w["edges"] == [] and w["edges_total"] == 6 for w in sent["waves"])  # not sent twice

@@ -340,18 +340,18 @@ DEFAULT_EDGE_LIMIT = 500
 
 
 def limit_edges(doc: Mapping[str, Any], limit: int | None = DEFAULT_EDGE_LIMIT) -> dict[str, Any]:
-    """The document with only its ``limit`` heaviest actor edges (None: all) and ``edges_total``, for the
-    whole narrative and for each wave.
+    """The document to send: only its ``limit`` heaviest actor edges (None: all) with ``edges_total``;
+    each wave's links stay out (its ``edges_total`` says how many; ``wave_view`` first to send one
+    wave's links as the document's own).
 
     Why: the actor graph grows with the square of the actors; a narrative of 3,500 statements by
-    1,600 actors has 76,000 edges, 11 of its 12.5 MB of JSON. Flows and actors still count every edge.
+    1,600 actors has 76,000 edges, 11 of its 12.5 MB of JSON, and every wave's links again would
+    double that. Flows and actors still count every edge.
     """
-    def cut(part: Mapping[str, Any]) -> dict[str, Any]:
-        edges = part["edges"]
-        return {**part, "edges": edges if limit is None else edges[:limit],
-                "edges_total": part.get("edges_total", len(edges))}
-
-    return {**cut(doc), "waves": [cut(w) for w in doc.get("waves", [])]}
+    edges = doc["edges"]
+    waves = [{**w, "edges": [], "edges_total": w.get("edges_total", len(w["edges"]))} for w in doc.get("waves", [])]
+    return {**doc, "edges": edges if limit is None else edges[:limit],
+            "edges_total": doc.get("edges_total", len(edges)), "waves": waves}
 
 
 def _counts(docs: Sequence[Mapping[str, Any]], bucket: str) -> dict[str, Any]:

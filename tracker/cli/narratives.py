@@ -128,9 +128,10 @@ def timeline(app: AppContext, narrative_id: int, fmt: str, target: Path | None, 
         whole = service.timeline(session, app.config, narrative_id)
         if whole is None:
             raise click.ClickException(f"no narrative with id {narrative_id}")
-        doc = service.wave_view(service.limit_edges(whole, None if edges == "all" else int(edges)), wave)
-        if doc is None:
+        view = service.wave_view(whole, wave)
+        if view is None:
             raise click.ClickException(f"narrative {narrative_id} has {_waves(len(whole['waves']))}; no wave {wave}")
+        doc = service.limit_edges(view, None if edges == "all" else int(edges))
         with output(target) as out:
             if fmt == "json":
                 out.write(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n")

@@ -94,10 +94,10 @@ def narrative_timeline(narrative_id: int) -> Any:
     wave = arg_int("wave", lo=1, hi=MAX_ID)
 
     def serialise(doc: dict[str, Any]) -> bytes:
-        view = narrative_cases.wave_view(narrative_cases.limit_edges(doc, edges), wave)
+        view = narrative_cases.wave_view(doc, wave)
         if view is None:
             raise ApiError(404, f"narrative {narrative_id} has no wave {wave}", field="wave")
-        return jsonify(view).get_data()
+        return jsonify(narrative_cases.limit_edges(view, edges)).get_data()
 
     body = timeline_body(state().caches.timeline_bodies, narrative_id, (edges, wave), serialise)
     if body is None:
