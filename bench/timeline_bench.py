@@ -76,6 +76,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="runs; the verdict uses the median")
     parser.add_argument("--budget", type=float, default=1.0, help="seconds allowed for build_timeline")
     parser.add_argument("--waves", type=int, default=1, help="bursts of activity the statements come in")
+    parser.add_argument("--no-syndication", action="store_true",
+                        help="time build_timeline without its syndication detection (find_copies)")
     args = parser.parse_args()
 
     events = make_events(args.statements, args.actors, waves=args.waves)
@@ -84,12 +86,13 @@ def main() -> int:
     build_timeline({"id": 0}, events[:200], window, now=now)  # warm-up (imports, numpy)
 
     t = time.perf_counter()
-    copies = find_copies([e.text for e in events])
+    copies = [] if args.no_syndication else find_copies([e.text for e in events])
     t_synd = time.perf_counter() - t
     runs = []
     for _ in range(args.repeat):
         t = time.perf_counter()
-        doc = build_timeline({"id": 1, "label": "bench"}, events, window, now=now)
+        doc = build_timeline({"id": 1, "label": "bench"}, events, window, now=now,
+                             detect_syndication=not args.no_syndication)
         runs.append(time.perf_counter() - t)
     t_total = statistics.median(runs)
 
