@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import datetime
 
 import pytest
 
@@ -115,3 +116,26 @@ def test_one_claim_is_one_narrative_in_chinese_russian_and_english(demo: tuple[D
         in_home = [lang for nid, lang in members if nid == home]
         assert len(in_home) >= 0.8 * len(members), f"{hint}: {len(in_home)} of {len(members)} in one narrative"
         assert {"en", "ru", "zh"} <= set(in_home), f"{hint}: languages in its narrative {set(in_home)}"
+
+
+def test_biolabs_has_two_waves_opened_by_medvedev_and_by_the_first_2022_statement(
+    demo: tuple[Database, Config],
+) -> None:
+    db, cfg = demo
+    with db.reader() as session:
+        doc = narrative_timeline(session, narrative_of(db, "us-biolabs"), cfg)
+    assert doc is not None
+    assert [w["start"][:4] for w in doc["waves"]] == ["2020", "2022"]
+    first_2020, first_2022 = (w["first_mover"] for w in doc["waves"])
+    assert first_2020["actor"] == "Dmitry Medvedev" and first_2020["confidence"] == "confident"
+    gold = hints()
+    revival = min((r for r in map(json.loads, corpus_path().read_text(encoding="utf-8").splitlines())
+                   if r["narrative_hint"] == "us-biolabs" and (r.get("published_at") or "").startswith("2022")),
+                  key=lambda r: datetime.fromisoformat(r["published_at"]))
+    assert first_2022["external_id"] == revival["external_id"]
+    # Anything of wave 2 before its first mover is shown as an earlier possible mention, never as the origin.
+    for mention in doc["waves"][1]["earlier_mentions"]:
+        assert mention["published_at"] < first_2022["published_at"]
+        assert gold[mention["external_id"]] != "us-biolabs" or mention["reason"] == "unfollowed"
+    zhao = {a["actor"]: a for a in doc["waves"][1]["actors"]}["Zhao Lijian"]
+    assert 0 < zhao["lag_seconds"] < 7 * 86400  # measured within 2022, not from 2020

@@ -512,3 +512,15 @@ def test_admin_user_listing_pages_by_id_with_a_cursor(client: FlaskClient, data:
     assert [u["name"] for u in first["items"]] == ["viewer", "researcher"] and first["next"]
     rest = get(client, f"/api/users?limit=2&cursor={first['next']}", token).json
     assert [u["name"] for u in rest["items"]] == ["admin"] and rest["next"] is None
+
+
+def test_timeline_of_one_wave_and_a_missing_wave(client: FlaskClient, data: Seeded) -> None:
+    url = f"/api/narratives/{data.narratives[0]}/timeline"
+    whole = get(client, url, data.tokens["viewer"]).json
+    assert whole["waves"] and whole["selected_wave"] is None
+    one = get(client, url + "?wave=1", data.tokens["viewer"]).json
+    assert one["selected_wave"] == 1 and one["first_mover"] == whole["waves"][0]["first_mover"]
+    assert {e["wave"] for e in one["events"]} == {1}
+    missing = get(client, url + f"?wave={len(whole['waves']) + 1}", data.tokens["viewer"])
+    assert missing.status_code == 404 and missing.json["error"]["field"] == "wave"
+    assert get(client, url + "?wave=0", data.tokens["viewer"]).status_code == 400

@@ -128,6 +128,12 @@ def test_timeline_command_prints_the_document(env: dict[str, str]) -> None:
     assert json.loads(invoke(env, "timeline", nid, "--edges", "all").output) == doc
     bad = CliRunner().invoke(main, ["timeline", nid, "--edges", "many"], env=env)
     assert bad.exit_code == 2 and "--edges" in bad.output
+    waves = invoke(env, "narratives", "waves", nid).output
+    assert waves.startswith(f"{nid}: ") and "wave 1 " in waves and "first mover: " in waves
+    first = json.loads(invoke(env, "timeline", nid, "--wave", "1").output)
+    assert first["selected_wave"] == 1 and {e["wave"] for e in first["events"]} == {1}
+    none = CliRunner().invoke(main, ["timeline", nid, "--wave", str(len(doc["waves"]) + 1)], env=env)
+    assert none.exit_code == 1 and f"no wave {len(doc['waves']) + 1}" in none.output
 
 
 def test_actor_alias_and_merge_print_the_actor_left_and_refusals_are_errors(env: dict[str, str]) -> None:

@@ -129,7 +129,7 @@ def test_overview_pages_by_keyset_without_repeats(client: FlaskClient, monkeypat
 def test_narrative_page_carries_chart_data_with_the_first_mover(client: FlaskClient, app: Flask) -> None:
     data = chart_data(client, page(client, f"/narratives/{biolabs_id(app)}"))
     first = [e for e in data["events"] if e["first"]]
-    assert [e["actor"] for e in first] == ["Dmitry Medvedev"]
+    assert [e["actor"] for e in first] == ["Dmitry Medvedev", "Igor Konashenkov"]  # each wave's
     assert {"RU", "CN"} <= {e["country"] for e in data["events"]}
     assert data["edges"] and all(e["from"] != e["to"] for e in data["edges"])
     assert all(e["text"] for e in data["events"])
@@ -184,7 +184,7 @@ def test_actors_table_gives_lags_in_human_units(client: FlaskClient, app: Flask)
     html = page(client, f"/narratives/{biolabs_id(app)}")
     row = re.search(r"Zhao Lijian</a></td>(.*?)</tr>", html, re.S)
     assert row, "Zhao Lijian missing from the actors table"
-    assert re.search(r'<td data-label="Lag">\d+ d( \d+ h)?</td>', row.group(1))
+    assert re.search(r'<td data-label="Lag">\d+ d( \d+ h)? <span class="muted">· wave 1</span></td>', row.group(1))
 
 
 def test_narrative_statements_are_paginated(client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -207,6 +207,7 @@ def test_timeline_csv_export_lists_every_event(client: FlaskClient, app: Flask) 
     doc = json.loads(client.get(f"/narratives/{nid}/timeline.json").get_data(as_text=True))
     assert [int(r["statement_id"]) for r in rows] == [e["statement_id"] for e in doc["events"]]
     assert rows[0]["actor"] == "Dmitry Medvedev"
+    assert {r["wave"] for r in rows} >= {"1", "2"} and rows[0]["level"]
 
 
 def test_missing_narrative_is_404(client: FlaskClient) -> None:

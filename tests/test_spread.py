@@ -130,3 +130,45 @@ def test_overlapping_surge_windows_make_one_period():
     surges = [p for p in report.periods if p.kind == "surging"]
     assert len(surges) == 1
     assert surges[0].end == spikes[-1] and surges[0].count >= len(spikes)
+
+
+# ---------------------------------------------------------------- growth and one status (overview)
+
+from tracker.analysis.spread import growth, one_status  # noqa: E402
+
+G_NOW = datetime(2022, 6, 30, tzinfo=UTC)
+
+
+def test_growth_compares_recent_days_with_the_narratives_own_pace():
+    steady = [G_NOW - timedelta(days=d) for d in range(31, 211, 6)]  # one statement every 6 days before
+    burst = [G_NOW - timedelta(hours=h) for h in range(1, 13)]  # twelve in the last half day
+    g = growth(steady + burst, G_NOW, baseline_days=180)
+    assert (g.last_7, g.last_30) == (12, 12)
+    # 30 statements in the 175 days from the first (205 days ago) to 30 days ago
+    assert g.expected_7 is not None and abs(g.expected_7 - 30 / 175 * 7) < 1e-9
+    assert g.ratio_7 is not None and abs(g.ratio_7 - 10.0) < 1e-9  # twelve where its pace predicts 1.2
+    quiet = growth(steady, G_NOW, baseline_days=180)
+    assert (quiet.last_30, quiet.ratio_30) == (0, 0.0)
+
+
+def test_growth_without_history_is_new_and_ranks_first():
+    fresh = growth([G_NOW - timedelta(days=2)], G_NOW)
+    assert fresh.expected_30 is None and fresh.ratio_30 is None and fresh.last_7 == 1
+    old = growth([G_NOW - timedelta(days=d) for d in (1, 40, 80)], G_NOW)
+    silent = growth([G_NOW - timedelta(days=300)], G_NOW)
+    assert sorted([silent, old, fresh], key=lambda g: g.sort_key()) == [fresh, old, silent]
+
+
+def test_growth_baseline_never_reaches_before_the_first_statement():
+    young = [G_NOW - timedelta(days=40), G_NOW - timedelta(days=35), G_NOW - timedelta(days=1)]
+    g = growth(young, G_NOW, baseline_days=180)
+    assert g.expected_30 is not None and abs(g.expected_30 - 2 / 10 * 30) < 1e-9  # 2 in the 10 days it existed
+
+
+def test_one_status_each_most_telling_first():
+    assert one_status({"emerging", "surging"}, "active") == "new"
+    assert one_status({"surging"}, "dormant") == "surging"
+    assert one_status({"resurgent"}, "active") == "resurgent"
+    assert one_status({"dormant"}, "active") == "dormant"
+    assert one_status(set(), "dormant") == "active"
+    assert one_status({"surging"}, "archived") == "archived"

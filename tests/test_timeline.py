@@ -198,16 +198,21 @@ def test_given_syndication_marks_are_kept_and_detection_can_be_off():
     assert doc["syndication"]["syndicated"] == 1
 
 
-def test_cross_country_flows_summarise_actor_edges():
+def test_cross_country_flows_count_distinct_statements_and_actors():
     events = [
         ev(1, T0, "Zakharova", country="RU"),
         ev(2, T0 + timedelta(hours=1), "RT", country="RU"),
         ev(3, T0 + timedelta(hours=6), "Zhao Lijian", country="CN"),
         ev(4, T0 + timedelta(hours=8), "Global Times", country="CN"),
+        ev(5, T0 + timedelta(hours=9), "Global Times", country="CN"),
     ]
-    flows = {(f["from_country"], f["to_country"]): f for f in timeline(events)["flows"]}
+    doc = timeline(events)
+    flows = {(f["from_country"], f["to_country"]): f for f in doc["flows"]}
     assert set(flows) == {("RU", "CN")}
-    assert flows[("RU", "CN")]["edges"] == 4 and flows[("RU", "CN")]["weight"] == 4
+    # Four actor edges RU -> CN, but three CN statements by two CN actors: each counted once.
+    assert sum(e["weight"] for e in doc["edges"] if (e["from_country"], e["to_country"]) == ("RU", "CN")) == 6
+    assert (flows[("RU", "CN")]["statements"], flows[("RU", "CN")]["actors"]) == (3, 2)
+    assert flows[("RU", "CN")]["statements"] <= doc["countries"]["CN"] == 3
     assert flows[("RU", "CN")]["first_at"] == "2022-03-01T18:00:00+00:00"
 
 
@@ -216,7 +221,7 @@ def test_overall_flows_add_up_narratives():
     two = timeline([ev(1, T0 - DAY, "C", country="RU"), ev(2, T0 - timedelta(hours=20), "D", country="CN"),
                     ev(3, T0 - timedelta(hours=19), "E", country="IR")])  # fmt: skip
     flows = {(f["from_country"], f["to_country"]): f for f in overall_flows([one, two])}
-    assert flows[("RU", "CN")]["narratives"] == 2 and flows[("RU", "CN")]["weight"] == 2
+    assert flows[("RU", "CN")]["narratives"] == 2 and flows[("RU", "CN")]["statements"] == 2
     assert flows[("RU", "CN")]["first_at"] == "2022-02-28T16:00:00+00:00"
     assert flows[("RU", "IR")]["narratives"] == 1
 
@@ -285,11 +290,13 @@ def test_real_biological_weapons_cases_build_a_consistent_timeline():
                 events.append(ev(sid, when, None, outlet=outlet.strip(), text=row["title"]))
     assert len(events) > 50, "expected a sizeable bio-weapons narrative in the EUvsDisinfo data"
     doc = build_timeline({"id": "bio"}, events, timedelta(days=7), now=datetime(2021, 2, 18, tzinfo=UTC))
-    earliest = min(e.published_at for e in events)
-    assert doc["first_mover"]["published_at"] == earliest.isoformat()
-    assert len(doc["events"]) == len(events)
+    first_wave = doc["waves"][0]
+    assert doc["first_mover"]["statement_id"] == first_wave["first_mover"]["statement_id"]
+    assert first_wave["start"] == min(e.published_at for e in events).isoformat()
+    assert len(doc["events"]) == len(events) == sum(w["statements"] for w in doc["waves"])
     assert sum(a["statements"] for a in doc["actors"]) == len(events)
-    lags = [a["lag_seconds"] for a in doc["actors"]]
-    assert lags == sorted(lags) and lags[0] == 0.0
+    for wave in doc["waves"]:  # lags within each wave, from its own first mover
+        lags = [f["lag_seconds"] for f in wave["actors"]]
+        assert lags == sorted(lags) and all(lag >= 0 for lag in lags)
     # Same title carried by several outlets on one date: all but the first are syndication.
     assert doc["syndication"]["syndicated"] > 0

@@ -83,6 +83,11 @@ class TimelineConfig:
     bucket: str = "week"
     dormant_days: int = 180  # a gap this long before new activity makes a narrative resurgent
     recent_days: int = 30  # "now" window for emerging / surging flags
+    wave_gap_days: float = 60.0  # a silence this long ends a wave; the next statement opens a new one
+    wave_onset_quiet_days: float = 7.0  # a surge after this many quiet days opens a wave too; 0: off
+    min_wave: int = 3  # statements a stretch needs to be a wave of its own (else it joins the next)
+    first_mover_level: float = 1.0  # level towards the narrative a first mover needs (as auto_level)
+    growth_baseline_days: int = 180  # the overview's growth compares the last 7 / 30 days with this much before
 
 
 @dataclass(frozen=True)
@@ -276,6 +281,14 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("search.exact_below must be >= 0, search.expansion_search and search.threads >= 1")
     if cfg.timeline.bucket not in {"day", "week", "month"}:
         raise ConfigError("timeline.bucket must be day, week or month")
+    t = cfg.timeline
+    if t.wave_gap_days <= 0 or t.wave_onset_quiet_days < 0 or t.min_wave < 1:
+        raise ConfigError("timeline.wave_gap_days must be > 0, timeline.wave_onset_quiet_days >= 0 and "
+                          "timeline.min_wave >= 1")
+    if t.growth_baseline_days < 1:
+        raise ConfigError("timeline.growth_baseline_days must be >= 1")
+    if not -3 <= t.first_mover_level <= 10:
+        raise ConfigError("timeline.first_mover_level must be a level between -3 and 10")
 
 
 def mask_url(url: str) -> str:

@@ -28,7 +28,7 @@ NARRATIVE_COLUMNS = (
 )
 #: A timeline document's events as CSV rows (``tracker timeline --format csv`` and the page's download).
 TIMELINE_COLUMNS = ("statement_id", "external_id", "published_at", "actor", "outlet", "country", "kind",
-                    "syndicated_from", "title", "url", "text")
+                    "syndicated_from", "title", "url", "text", "wave", "level")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _RANK = {"confirmed": 0, "assigned": 1, "suggested": 2}
 

@@ -28,6 +28,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
+from tracker.vocabulary import LIVE_STATUSES
+
 logger = logging.getLogger(__name__)
 
 BUCKETS = ("day", "week", "month")
@@ -247,3 +249,75 @@ class _DailyWindows:
         """The latest window holds no fewer statements than the one before it."""
         lo = int(self.win_lo[self.last_day])
         return int(self.recent[self.last_day]) >= int(self.cs[lo] - self.cs[max(lo - self.w, 0)])
+
+
+@dataclass(frozen=True, slots=True)
+class Growth:
+    """Recent activity against the narrative's own earlier rate (see ``growth``)."""
+
+    last_7: int
+    last_30: int
+    expected_7: float | None  # what the baseline rate predicts for 7 days; None: no baseline (new)
+    expected_30: float | None
+
+    @staticmethod
+    def _ratio(recent: int, expected: float | None) -> float | None:
+        return None if expected is None or expected <= 0 else recent / expected
+
+    @property
+    def ratio_7(self) -> float | None:
+        return self._ratio(self.last_7, self.expected_7)
+
+    @property
+    def ratio_30(self) -> float | None:
+        return self._ratio(self.last_30, self.expected_30)
+
+    def sort_key(self) -> tuple[float, float, int]:
+        """Fastest growing first: new activity without a baseline, then by 30-day and 7-day ratio, then size."""
+        if self.expected_30 is None or self.expected_30 <= 0:
+            top = float("inf") if self.last_30 else float("-inf")
+            return (-top, -top, -self.last_30)
+        return (-(self.ratio_30 or 0.0), -(self.ratio_7 or 0.0), -self.last_30)
+
+    def to_dict(self) -> dict[str, object]:
+        def r(x: float | None) -> float | None:
+            return None if x is None else round(x, 2)
+
+        return {"last_7": self.last_7, "last_30": self.last_30, "expected_7": r(self.expected_7),
+                "expected_30": r(self.expected_30), "ratio_7": r(self.ratio_7), "ratio_30": r(self.ratio_30)}
+
+
+def growth(dates: Iterable[datetime | None], now: datetime, baseline_days: int = 180) -> Growth:
+    """Statements in the last 7 and 30 days up to ``now`` against the narrative's own rate over the
+    ``baseline_days`` before those 30 days (never before its first statement): "x3" means three times
+    what its usual pace predicts. Without any statement before the 30 days there is no baseline.
+    """
+    now = to_utc(now)
+    moments = [m for m in (to_utc(d) for d in dates if d is not None) if m <= now]
+    cut7, cut30 = now - timedelta(days=7), now - timedelta(days=30)
+    last_7 = sum(m > cut7 for m in moments)
+    last_30 = sum(m > cut30 for m in moments)
+    before = [m for m in moments if m <= cut30]
+    if not before:
+        return Growth(last_7, last_30, None, None)
+    start = max(cut30 - timedelta(days=baseline_days), min(before))
+    in_base = sum(m >= start for m in before)
+    days = max((cut30 - start).total_seconds() / 86400, 1.0)
+    rate = in_base / days
+    return Growth(last_7, last_30, rate * 7, rate * 30)
+
+
+STATUS_ORDER = ("new", "surging", "resurgent", "dormant", "active")
+
+
+def one_status(flags: Iterable[str], stored: str) -> str:
+    """The one status a reader sees: a narrative that is merged, archived or retired says so; otherwise
+    the burst analysis decides, most telling first: new (emerging), surging, resurgent, dormant, else active."""
+    if stored not in LIVE_STATUSES:
+        return stored
+    found = set(flags)
+    for status, flag in (("new", "emerging"), ("surging", "surging"), ("resurgent", "resurgent"),
+                         ("dormant", "dormant")):
+        if flag in found:
+            return status
+    return "active"

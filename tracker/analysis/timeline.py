@@ -10,13 +10,22 @@ Rules the researcher can rely on:
     ``AliasRules`` and by ``normalise_name`` keys. Events with neither speaker nor outlet have no
     actor: they are listed and counted but are in no actor list and no edge.
   * **Time**: naive datetimes are UTC; everything is compared and reported in UTC.
-  * **Order and first mover**: dated events by instant; ties at the same instant go to officials,
-    then state media, then proxies, then others / unknown, then the lowest ``statement_id``.
-    Undated events follow all dated ones (by ``statement_id``) and never become first mover.
+  * **Order**: dated events by instant; ties at the same instant go to officials, then state media,
+    then proxies, then others / unknown, then the lowest ``statement_id``. Undated events follow all
+    dated ones (by ``statement_id``) and never become first mover.
+  * **Waves and first movers** (``tracker.analysis.waves``): activity splits into waves at long
+    silences and burst onsets; each wave's first mover is its first statement that is close to the
+    narrative (by its calibrated level) and followed by another actor within the window. Earlier
+    statements of the wave are *earlier possible mentions*. The document's ``first_mover`` is the
+    first wave's; an actor's ``lag_seconds`` is measured from the first mover of the wave it first
+    appeared in (negative for an earlier possible mention).
   * **Amplification edge A -> B**: a statement by B at t_B counts once for A when A has some
     statement at t_A with ``0 < t_B - t_A <= window``. Equality with the window counts; the same
     instant does not (nobody amplifies what is said at the same moment); self-edges are excluded.
-    ``weight`` counts B's statements so preceded, ``independent`` those that are not copies.
+    ``weight`` counts B's statements so preceded, ``independent`` those that are not copies,
+    ``lag_seconds`` how long after A's latest statement B's first such statement came.
+  * **Flows** (``tracker.analysis.amplification``) count distinct statements and actors, so a flow
+    into a country never exceeds that country's count in ``countries``.
 """
 
 from __future__ import annotations
@@ -31,8 +40,23 @@ from typing import Any
 import numpy as np
 
 from tracker.analysis.actors import AliasRules, clean_name
+from tracker.analysis.amplification import (
+    amplification_edges,
+    country_flows,
+    overall_flows,
+)
 from tracker.analysis.spread import bucket_label, detect_bursts, iso, to_utc
 from tracker.analysis.syndication import find_copies
+from tracker.analysis.wave_docs import (
+    DatedArrays,
+    country_counts,
+    edge_docs,
+    link_graph,
+    place_in_waves,
+    wave_doc,
+    wave_view,
+)
+from tracker.analysis.waves import Span, WaveRule, pick_first_mover, segment
 from tracker.vocabulary import ACTOR_KINDS
 
 logger = logging.getLogger(__name__)
@@ -57,6 +81,7 @@ class TimelineEvent:
     kind: str | None  # actor kind: official, state_media, proxy, other
     text: str
     syndicated_from: int | None = None  # statement_id of the original, when already known
+    level: float | None = None  # calibrated level towards the narrative; None: not measured (trusted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,86 +134,6 @@ def _micros(moment: datetime) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class EdgeArrays:
-    """The amplification graph as parallel arrays, one row per edge A -> B."""
-
-    source: np.ndarray  # actor index of A
-    target: np.ndarray  # actor index of B
-    weight: np.ndarray  # B's statements preceded by A's within the window
-    independent: np.ndarray  # ... of which not syndicated copies
-    first_at: np.ndarray  # int64 microseconds of the first such statement of B
-
-
-def amplification_edges(
-    times: np.ndarray, actor_idx: np.ndarray, copies: np.ndarray, window: timedelta
-) -> EdgeArrays:
-    """The amplification graph over time-sorted statements (rules in the module docstring).
-
-    ``times`` are int64 microseconds (non-decreasing), ``actor_idx`` the actor of each statement
-    (0..n-1), ``copies`` True where a statement is a syndicated copy. For each actor A, two binary
-    searches per statement find whether A spoke in [t_B - window, t_B): O(actors x n log n) in
-    vectorised numpy, about 0.1 s for 10,000 statements and 300 actors.
-    """
-    w = window // _US
-    parts: list[tuple[np.ndarray, ...]] = []
-    n_actors = int(actor_idx.max()) + 1 if actor_idx.size else 0
-    lower = times - w
-    by_actor = np.argsort(actor_idx, kind="stable")
-    cuts = np.searchsorted(actor_idx[by_actor], np.arange(n_actors + 1))
-    for a in range(n_actors):
-        ta = times[by_actor[cuts[a] : cuts[a + 1]]]
-        if ta.size == 0:
-            continue
-        # Count of A's statements in [t_B - w, t_B); > 0 means B was preceded within the window.
-        hit = np.searchsorted(ta, times, side="left") > np.searchsorted(ta, lower, side="left")
-        hit &= actor_idx != a
-        if not hit.any():
-            continue
-        targets = actor_idx[hit]
-        weights = np.bincount(targets, minlength=n_actors)
-        independent = np.bincount(targets[~copies[hit]], minlength=n_actors)
-        firsts, first_pos = np.unique(targets, return_index=True)
-        parts.append(
-            (np.full(firsts.size, a), firsts, weights[firsts], independent[firsts], times[hit][first_pos])
-        )
-    if not parts:
-        empty = np.zeros(0, dtype=np.int64)
-        return EdgeArrays(empty, empty, empty, empty, empty)
-    cols = [np.concatenate([p[i] for p in parts]).astype(np.int64) for i in range(5)]
-    return EdgeArrays(*cols)
-
-
-def _country_flows_from_arrays(edges: EdgeArrays, countries: Sequence[str | None]) -> list[dict[str, Any]]:
-    """Aggregate actor edges into country -> country flows (both known and different)."""
-    names = sorted({c for c in countries if c})
-    code = {c: i for i, c in enumerate(names)}
-    cidx = np.array([code.get(c, -1) if c else -1 for c in countries] or [-1], dtype=np.int64)
-    src, dst = cidx[edges.source], cidx[edges.target]
-    keep = (src >= 0) & (dst >= 0) & (src != dst)
-    if not keep.any():
-        return []
-    pair = src[keep] * len(names) + dst[keep]
-    uniq, inverse = np.unique(pair, return_inverse=True)
-    n_edges = np.bincount(inverse)
-    weight = np.bincount(inverse, weights=edges.weight[keep]).astype(np.int64)
-    indep = np.bincount(inverse, weights=edges.independent[keep]).astype(np.int64)
-    first = np.full(uniq.size, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first, inverse, edges.first_at[keep])
-    flows = [
-        {
-            "from_country": names[int(p) // len(names)],
-            "to_country": names[int(p) % len(names)],
-            "edges": int(n),
-            "weight": int(wt),
-            "independent": int(ind),
-            "first_at": iso(_EPOCH + int(f) * _US),
-        }
-        for p, n, wt, ind, f in zip(uniq, n_edges, weight, indep, first, strict=True)
-    ]
-    return sorted(flows, key=lambda f: (-f["weight"], f["from_country"], f["to_country"]))
-
-
-@dataclass(frozen=True, slots=True)
 class _Ordered:
     """A narrative's events in timeline order, with their grouped actors and microsecond times."""
 
@@ -205,6 +150,20 @@ class _Ordered:
         return [ev for ev in self.events if ev.published_at is not None]
 
 
+@dataclass(frozen=True, slots=True)
+class WaveOptions:
+    """How activity splits into waves and how close to its narrative a first mover must be (the rules
+    are in ``tracker.analysis.waves``; the settings in ``[timeline]``)."""
+
+    gap: timedelta = timedelta(days=60)
+    onset_quiet: timedelta = timedelta(days=7)  # zero: burst onsets open no wave
+    min_statements: int = 3
+    first_mover_level: float | None = None  # None: every statement is close enough
+
+    def rule(self) -> WaveRule:
+        return WaveRule(self.gap // _US, self.onset_quiet // _US, max(self.min_statements, 1))
+
+
 def build_timeline(
     narrative: Mapping[str, Any],
     events: Sequence[TimelineEvent],
@@ -216,36 +175,54 @@ def build_timeline(
     detect_syndication: bool = True,
     syndication_threshold: float = 0.7,
     burst_options: Mapping[str, Any] | None = None,
+    waves: WaveOptions | None = None,
 ) -> dict[str, Any]:
     """The narrative's timeline as a JSON-ready dict.
 
-    Keys: ``narrative``, ``first_mover`` (an event or None), ``events`` (ordered as in the module
-    docstring), ``actors`` ({actor, actor_id, country, kind, first_seen, lag_seconds, statements,
-    syndicated}, by first appearance), ``edges`` (actor -> actor), ``flows`` (cross-country,
-    {from_country, to_country, edges, weight, independent, first_at}), ``bursts`` (periods) and
-    ``flags`` (from ``spread.detect_bursts`` with ``now`` and ``burst_options``), ``counts`` (per
-    ``bucket`` by country and by kind), ``syndication`` and ``window_seconds``. Each event is {statement_id,
-    external_id, published_at, actor, outlet, country, text, kind, syndicated_from}; ``actor`` is
-    the grouped actor's name, ``country``/``kind`` fall back to the actor's when the event has none.
-    Copies already marked in ``syndicated_from`` are kept; others are found when
-    ``detect_syndication`` is on.
+    Keys: ``narrative``, ``first_mover`` (the first wave's, an event with its ``confidence``, or
+    None), ``earlier_mentions`` (the first wave's events before it), ``events`` (ordered as in the
+    module docstring), ``actors`` ({actor, actor_id, country, kind, first_seen, wave, lag_seconds,
+    statements, syndicated}, by first appearance), ``edges`` (actor -> actor, with ``lag_seconds``),
+    ``flows`` (cross-country, {from_country, to_country, statements, actors, independent,
+    first_at}), ``countries`` (dated statements per country), ``waves`` (see ``wave_doc``),
+    ``bursts`` (periods) and ``flags`` (from ``spread.detect_bursts`` with ``now`` and
+    ``burst_options``), ``counts`` (per ``bucket`` by country and by kind), ``syndication`` and
+    ``window_seconds``. Each event is {statement_id, external_id, published_at, actor, outlet,
+    country, text, kind, syndicated_from, level, wave}; ``actor`` is the grouped actor's name,
+    ``country``/``kind`` fall back to the actor's when the event has none. Copies already marked in
+    ``syndicated_from`` are kept; others are found when ``detect_syndication`` is on.
     """
     _check(narrative, events, window)
+    opts = waves or WaveOptions()
     ordered = _order(events, aliases if aliases is not None else AliasRules())
     copy_of = _copies(ordered.events, syndication_threshold if detect_syndication else None)
     docs = [_event_doc(ev, ordered, copy_of) for ev in ordered.events]
-    dated = ordered.dated
-    first_mover = docs[0] if dated else None
     rows, index = _actor_rows(ordered, copy_of)
-    edges, flows = _amplification(ordered, rows, index, copy_of, window)
-    report = detect_bursts((ev.published_at for ev in dated), now=now, **dict(burst_options or {}))
+    dated = _dated_arrays(ordered, docs, index, copy_of, opts.first_mover_level)
+    report = detect_bursts((ev.published_at for ev in ordered.dated), now=now, **dict(burst_options or {}))
+    onsets = [_micros(p.start) for p in report.periods if p.kind == "surging"]
+    spans = segment(dated.times, opts.rule(), onsets)
+    window_us = window // _US
+    firsts = [pick_first_mover(span, dated.times, dated.actor, dated.confident, dated.levels, window_us)
+              for span in spans]
+    place_in_waves(docs, rows, dated, spans, firsts)
+    everything = Span(0, len(dated.times), "start", None)
+    edges = edge_docs(link_graph(dated, everything, window), rows)
+    flows = country_flows(dated.times, dated.actor, dated.copies, dated.country, window)
+    whole = (edges, flows) if len(spans) == 1 else None  # one wave: its links and flows are the narrative's
+    wave_docs = [wave_doc(k, span, first, docs, rows, dated, window, whole) for k, (span, first) in
+                 enumerate(zip(spans, firsts, strict=True), start=1)]
+    first_mover = wave_docs[0]["first_mover"] if wave_docs else None
     return {
         "narrative": dict(narrative),
         "first_mover": first_mover,
+        "earlier_mentions": wave_docs[0]["earlier_mentions"] if wave_docs else [],
         "events": docs,
         "actors": rows,
         "edges": edges,
         "flows": flows,
+        "countries": country_counts(dated.country),
+        "waves": wave_docs,
         "bursts": [p.to_dict() for p in report.periods],
         "flags": sorted(report.flags),
         "counts": _counts(docs, bucket),
@@ -253,6 +230,9 @@ def build_timeline(
             docs, first_mover, syndication_threshold if detect_syndication else None
         ),
         "window_seconds": window.total_seconds(),
+        "wave_rule": {"gap_days": opts.gap.total_seconds() / 86400,
+                      "onset_quiet_days": opts.onset_quiet.total_seconds() / 86400,
+                      "min_statements": opts.min_statements, "first_mover_level": opts.first_mover_level},
     }
 
 
@@ -309,14 +289,15 @@ def _event_doc(ev: TimelineEvent, ordered: _Ordered, copy_of: Mapping[int, int])
         "text": ev.text,
         "kind": ordered.kind_of(ev),
         "syndicated_from": copy_of.get(ev.statement_id),
+        "level": None if ev.level is None else round(ev.level, 3),
+        "wave": None,
     }
 
 
 def _actor_rows(ordered: _Ordered, copy_of: Mapping[int, int]
                 ) -> tuple[list[dict[str, Any]], dict[tuple[str, object], int]]:
-    """The actors by first appearance, with their lag behind the first mover; and each actor's row index."""
-    dated = ordered.dated
-    t0 = to_utc(dated[0].published_at) if dated and dated[0].published_at else None
+    """The actors by first appearance (their wave and lag are set by ``place_in_waves``); and each
+    actor's row index."""
     stats: dict[tuple[str, object], dict[str, Any]] = {}
     for ev in ordered.events:
         actor = ordered.actor_of[ev.statement_id]
@@ -324,14 +305,14 @@ def _actor_rows(ordered: _Ordered, copy_of: Mapping[int, int]
             continue
         row = stats.get(actor.key)
         if row is None:
-            first = to_utc(ev.published_at) if ev.published_at else None
             row = stats[actor.key] = {
                 "actor": actor.name,
                 "actor_id": actor.actor_id,
                 "country": actor.country,
                 "kind": actor.kind,
-                "first_seen": iso(first),
-                "lag_seconds": (first - t0).total_seconds() if first and t0 else None,
+                "first_seen": iso(ev.published_at),
+                "wave": None,
+                "lag_seconds": None,
                 "statements": 0,
                 "syndicated": 0,
             }
@@ -340,50 +321,37 @@ def _actor_rows(ordered: _Ordered, copy_of: Mapping[int, int]
     return list(stats.values()), {key: i for i, key in enumerate(stats)}
 
 
-def _amplification(ordered: _Ordered, rows: list[dict[str, Any]], index: Mapping[tuple[str, object], int],
-                   copy_of: Mapping[int, int], window: timedelta) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The actor edges (heaviest first) and the country flows, over dated events with a known actor."""
-    graph_events = [(ev, a) for ev in ordered.dated if (a := ordered.actor_of[ev.statement_id]) is not None]
-    n = len(graph_events)
-    times = np.fromiter((ordered.micros[ev.statement_id] for ev, _ in graph_events), np.int64, n)
-    idx = np.fromiter((index[a.key] for _, a in graph_events), np.int64, n)
-    copies = np.fromiter((ev.statement_id in copy_of for ev, _ in graph_events), bool, n)
-    graph = amplification_edges(times, idx, copies, window)
-    return _edge_docs(graph, rows), _country_flows_from_arrays(graph, [r["country"] for r in rows])
-
-
-def _edge_docs(graph: EdgeArrays, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Edges as JSON, heaviest first; ties by first time, then actors in order of appearance."""
-    rank = np.lexsort((graph.target, graph.source, graph.first_at, -graph.weight))
-    iso_cache: dict[int, str | None] = {}
-    edges = []
-    columns = (graph.source, graph.target, graph.weight, graph.independent, graph.first_at)
-    for a, b, weight, indep, t in zip(*(col[rank].tolist() for col in columns), strict=True):
-        if t not in iso_cache:
-            iso_cache[t] = iso(_EPOCH + t * _US)
-        edges.append({
-            "from": rows[a]["actor"],
-            "to": rows[b]["actor"],
-            "from_country": rows[a]["country"],
-            "to_country": rows[b]["country"],
-            "weight": weight,
-            "independent": indep,
-            "first_at": iso_cache[t],
-        })
-    return edges
+def _dated_arrays(ordered: _Ordered, docs: Sequence[Mapping[str, Any]], index: Mapping[tuple[str, object], int],
+                  copy_of: Mapping[int, int], level: float | None) -> DatedArrays:
+    dated = ordered.dated
+    n = len(dated)
+    actors = (ordered.actor_of[ev.statement_id] for ev in dated)
+    return DatedArrays(
+        times=np.fromiter((ordered.micros[ev.statement_id] for ev in dated), np.int64, n),
+        actor=np.fromiter((index[a.key] if a is not None else -1 for a in actors), np.int64, n),
+        country=[d["country"] for d in docs[:n]],
+        copies=np.fromiter((ev.statement_id in copy_of for ev in dated), bool, n),
+        confident=np.fromiter((level is None or ev.level is None or ev.level >= level for ev in dated), bool, n),
+        levels=np.fromiter((np.nan if ev.level is None else ev.level for ev in dated), np.float64, n),
+    )
 
 
 DEFAULT_EDGE_LIMIT = 500
 
 
 def limit_edges(doc: Mapping[str, Any], limit: int | None = DEFAULT_EDGE_LIMIT) -> dict[str, Any]:
-    """The document with only its ``limit`` heaviest actor edges (None: all) and ``edges_total``.
+    """The document to send: only its ``limit`` heaviest actor edges (None: all) with ``edges_total``;
+    each wave's links stay out (its ``edges_total`` says how many; ``wave_view`` first to send one
+    wave's links as the document's own).
 
     Why: the actor graph grows with the square of the actors; a narrative of 3,500 statements by
-    1,600 actors has 76,000 edges, 11 of its 12.5 MB of JSON. Flows and actors still count every edge.
+    1,600 actors has 76,000 edges, 11 of its 12.5 MB of JSON, and every wave's links again would
+    double that. Flows and actors still count every edge.
     """
     edges = doc["edges"]
-    return {**doc, "edges": edges if limit is None else edges[:limit], "edges_total": len(edges)}
+    waves = [{**w, "edges": [], "edges_total": w.get("edges_total", len(w["edges"]))} for w in doc.get("waves", [])]
+    return {**doc, "edges": edges if limit is None else edges[:limit],
+            "edges_total": doc.get("edges_total", len(edges)), "waves": waves}
 
 
 def _counts(docs: Sequence[Mapping[str, Any]], bucket: str) -> dict[str, Any]:
@@ -423,34 +391,5 @@ def _syndication_summary(
     }
 
 
-def overall_flows(documents: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Country flows summed over many narratives' timelines, with how many narratives carry each."""
-    total: dict[tuple[str, str], dict[str, Any]] = {}
-    for doc in documents:
-        for f in doc.get("flows", []):
-            t = total.setdefault(
-                (f["from_country"], f["to_country"]),
-                {
-                    "from_country": f["from_country"],
-                    "to_country": f["to_country"],
-                    "narratives": 0,
-                    "edges": 0,
-                    "weight": 0,
-                    "independent": 0,
-                    "first_at": None,
-                },
-            )
-            t["narratives"] += 1
-            for field in ("edges", "weight", "independent"):
-                t[field] += f[field]
-            t["first_at"] = _earliest(t["first_at"], f["first_at"])
-    return sorted(total.values(), key=lambda f: (-f["weight"], f["from_country"], f["to_country"]))
-
-
-def _earliest(a: str | None, b: str | None) -> str | None:
-    if a is None or b is None:
-        return a or b
-    if a.endswith("+00:00") and b.endswith("+00:00"):
-        # Our own UTC isoformat strings sort as text ("...:00+00:00" < "...:00.5+00:00" too).
-        return a if a <= b else b
-    return a if datetime.fromisoformat(a) <= datetime.fromisoformat(b) else b
+__all__ = ["DEFAULT_EDGE_LIMIT", "TimelineEvent", "WaveOptions", "amplification_edges", "build_timeline",
+           "limit_edges", "overall_flows", "wave_view"]

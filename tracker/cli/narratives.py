@@ -68,6 +68,39 @@ def narratives_add(app: AppContext, label: str, description: str | None, example
     echo_json({"narrative_id": seeded.narrative_id, **seeded.report.as_dict()})
 
 
+def _waves(n: int) -> str:
+    return "1 wave" if n == 1 else f"{n} waves"
+
+
+@narratives.command("waves")
+@click.argument("narrative_id", type=int)
+@pass_app
+def narratives_waves(app: AppContext, narrative_id: int) -> None:
+    """A narrative's waves: when each ran, how many statements and actors, its first mover (and how sure
+    that is), and earlier possible mentions. The rule that cuts waves is in config [timeline]."""
+    from tracker.service import narratives as service
+
+    with app.ws.reader() as session:
+        doc = service.timeline(session, app.config, narrative_id)
+    if doc is None:
+        raise click.ClickException(f"no narrative with id {narrative_id}")
+    click.echo(f"{narrative_id}: {doc['narrative'].get('label') or ''} ({_waves(len(doc['waves']))})")
+    for w in doc["waves"]:
+        first = w["first_mover"]
+        click.echo(f"wave {w['wave']}  {w['start'][:10]} – {w['end'][:10]}  {_count(w['statements'], 'statement')} by "
+                   f"{_count(w['actor_count'], 'actor')}, opened by {w['opened_by']}")
+        click.echo(f"  first mover: {first['actor'] or first['outlet'] or 'unknown'} ({first['country'] or '?'}) "
+                   f"{first['published_at'][:16].replace('T', ' ')} UTC, {first['confidence']}")
+        for m in w["earlier_mentions"]:
+            why = "weak match" if m["reason"] == "weak" else "nobody followed it"
+            click.echo(f"  earlier possible mention: {m['actor'] or m['outlet'] or 'unknown'} "
+                       f"{m['published_at'][:10]} ({why})")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _edge_limit(value: str) -> str:
     if value != "all" and not value.isdigit():
         raise click.BadParameter(f"must be a whole number or 'all', got {value!r}")
@@ -82,17 +115,23 @@ def _edge_limit(value: str) -> str:
               help="File to write (default: stdout).")
 @click.option("--edges", default="500", show_default=True, callback=lambda _c, _p, v: _edge_limit(v),
               help="Heaviest actor edges to include, or 'all' (edges_total counts them all); as the API's ?edges=.")
+@click.option("--wave", type=click.IntRange(min=1), default=None,
+              help="Only this wave (1, 2...; see `tracker narratives waves ID`): its first mover, followers, lags, "
+                   "flows, edges and events. Default: the whole narrative.")
 @pass_app
-def timeline(app: AppContext, narrative_id: int, fmt: str, target: Path | None, edges: str) -> None:
+def timeline(app: AppContext, narrative_id: int, fmt: str, target: Path | None, edges: str, wave: int | None) -> None:
     """Who said a narrative first, who followed, how fast and across which countries."""
     from tracker.service import exports
     from tracker.service import narratives as service
 
     with app.ws.reader() as session:
-        doc = service.timeline(session, app.config, narrative_id)
-        if doc is None:
+        whole = service.timeline(session, app.config, narrative_id)
+        if whole is None:
             raise click.ClickException(f"no narrative with id {narrative_id}")
-        doc = service.limit_edges(doc, None if edges == "all" else int(edges))
+        view = service.wave_view(whole, wave)
+        if view is None:
+            raise click.ClickException(f"narrative {narrative_id} has {_waves(len(whole['waves']))}; no wave {wave}")
+        doc = service.limit_edges(view, None if edges == "all" else int(edges))
         with output(target) as out:
             if fmt == "json":
                 out.write(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n")

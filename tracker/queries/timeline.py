@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from tracker.analysis.timeline import TimelineEvent, build_timeline
-from tracker.config import Config
+from tracker.analysis.timeline import TimelineEvent, WaveOptions, build_timeline
+from tracker.config import Config, TimelineConfig
 from tracker.models import Actor, Assignment, Narrative, Statement
 from tracker.queries.rows import narrative_summary
 from tracker.vocabulary import CURRENT_STATES
@@ -27,7 +27,7 @@ def narrative_events(session: Session, narrative_id: int) -> list[TimelineEvent]
     rows: Sequence[Any] = session.execute(
         select(Statement.id, Statement.external_id, Statement.published_at, Statement.country, Statement.text,
                speaker.id, speaker.name, speaker.kind, speaker.country, outlet.id, outlet.name, outlet.kind,
-               outlet.country)
+               outlet.country, Assignment.score, Assignment.state)
         .join(Assignment, Assignment.statement_id == Statement.id)
         .outerjoin(speaker, speaker.id == Statement.speaker_id)
         .outerjoin(outlet, outlet.id == Statement.outlet_id)
@@ -35,7 +35,7 @@ def narrative_events(session: Session, narrative_id: int) -> list[TimelineEvent]
     ).all()
     events = []
     for (sid, ext, published, country, text, sp_id, sp_name, sp_kind, sp_country, ou_id, ou_name, ou_kind,
-         ou_country) in rows:
+         ou_country, score, state) in rows:
         kind = sp_kind if sp_id is not None else ou_kind
         events.append(TimelineEvent(
             statement_id=sid, external_id=ext, published_at=published,
@@ -43,6 +43,8 @@ def narrative_events(session: Session, narrative_id: int) -> list[TimelineEvent]
             country=country or sp_country or ou_country,
             kind=None if kind in (None, "other") and sp_id is None and ou_id is None else kind,
             text=text,
+            # A researcher's confirmation is trusted; otherwise the stored score is the level.
+            level=None if state == "confirmed" or score is None else float(score),
         ))
     return events
 
@@ -67,4 +69,11 @@ def narrative_timeline(session: Session, narrative_id: int, cfg: Config, *, now:
         bucket=t.bucket,
         now=now or data_now(session),
         burst_options={"dormant_days": t.dormant_days, "emerging_days": t.recent_days},
+        waves=wave_options(t),
     )
+
+
+def wave_options(t: TimelineConfig) -> WaveOptions:
+    """The ``[timeline]`` settings of waves and first movers, for ``build_timeline``."""
+    return WaveOptions(gap=timedelta(days=t.wave_gap_days), onset_quiet=timedelta(days=t.wave_onset_quiet_days),
+                       min_statements=t.min_wave, first_mover_level=t.first_mover_level)

@@ -15,8 +15,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from tracker import queries
-from tracker.analysis.spread import detect_bursts, to_utc
-from tracker.analysis.timeline import DEFAULT_EDGE_LIMIT, limit_edges
+from tracker.analysis.spread import Growth, detect_bursts, growth, one_status, to_utc
+from tracker.analysis.timeline import DEFAULT_EDGE_LIMIT, limit_edges, wave_view
 from tracker.config import Config, TimelineConfig
 from tracker.errors import Refused
 from tracker.models import Assignment, AuditEvent, Narrative, Statement, User
@@ -35,10 +35,10 @@ from tracker.queries import (
 from tracker.service.workspace import Workspace
 from tracker.vocabulary import SHOWN_TRIAGE, TRIAGE_STATES
 
-__all__ = ["DEFAULT_EDGE_LIMIT", "TRIAGE_CHOICES", "Seeded", "StatementFilter", "burst_flags", "data_span", "detail",
+__all__ = ["DEFAULT_EDGE_LIMIT", "TRIAGE_CHOICES", "Growth", "Seeded", "activity", "one_status", "StatementFilter", "burst_flags", "data_span", "detail",
            "edit", "limit_edges", "list_narratives", "merge", "merges_to_undo", "move", "narrative_dates",
            "narrative_labels", "narrative_statements", "nearest", "retune", "seed", "seed_from_statement", "split",
-           "timeline", "triage_filter", "undo_merge"]
+           "timeline", "triage_filter", "undo_merge", "wave_view"]
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,8 @@ def detail(session: Session, narrative_id: int) -> dict[str, Any] | None:
 
 def timeline(session: Session, config: Config, narrative_id: int) -> dict[str, Any] | None:
     """The narrative's timeline document (who first, who followed, how fast, where); None when there is
-    no such narrative. ``limit_edges`` keeps the heaviest actor edges of it for sending."""
+    no such narrative. ``limit_edges`` keeps the heaviest actor edges of it for sending, ``wave_view``
+    narrows it to one wave (its first mover, followers, lags, flows and edges)."""
     return queries.narrative_timeline(session, narrative_id, config)
 
 
@@ -88,6 +89,15 @@ def data_span(session: Session) -> tuple[datetime | None, datetime]:
 def burst_flags(dates: list[datetime], now: datetime, cfg: TimelineConfig) -> frozenset[str]:
     """Emerging, surging, resurgent or dormant, for a narrative's statement dates as of ``now``."""
     return detect_bursts(dates, now=now, dormant_days=cfg.dormant_days, emerging_days=cfg.recent_days).flags
+
+
+def activity(dates: list[datetime], now: datetime, cfg: TimelineConfig, stored_status: str) -> dict[str, Any]:
+    """What the overview says of a narrative's activity as of ``now``: ``status``, its one status (see
+    ``one_status``), ``growth`` over the last 7 and 30 days against its own baseline, and the burst
+    ``flags`` behind them."""
+    flags = burst_flags(dates, now, cfg)
+    return {"status": one_status(flags, stored_status), "growth": growth(dates, now, cfg.growth_baseline_days),
+            "flags": flags}
 
 
 def seed(ws: Workspace, user: User | None, label: str, description: str | None, examples: list[str]) -> Seeded:

@@ -107,6 +107,11 @@ def activity_details(event: dict[str, Any]) -> str:
     return "; ".join(parts)[:300]
 
 
+def count_of(n: int, noun: str, plural: str | None = None) -> str:
+    """"1 statement", "2 statements": numbers on the pages agree with their nouns."""
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
+
+
 def _asset_url(name: str) -> str:
     """``/assets/<name with its content hash>``: kept by browsers for a year, renamed when it changes."""
     return url_for("assets.asset", name=state().assets.url_path(name))
@@ -119,6 +124,8 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["date"] = _date
     app.jinja_env.filters["datetime"] = lambda v: _date(v, "%Y-%m-%d %H:%M UTC")
     app.jinja_env.filters["lag"] = human_lag
+    app.jinja_env.filters["count_of"] = count_of
+    app.jinja_env.filters["days"] = lambda seconds: count_of(round(seconds / 86400), "day")
     app.jinja_env.filters["reject_keys"] = _reject_keys
     app.jinja_env.filters["counts_text"] = counts_text
     app.jinja_env.filters["activity_words"] = activity_words

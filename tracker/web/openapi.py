@@ -93,10 +93,29 @@ SCHEMAS: dict[str, Any] = {
     }),
     "NarrativePage": _page("Narrative"),
     "Timeline": {"type": "object", "description": "the timeline document (see tracker.analysis.timeline)",
-                 "required": ["events", "edges", "edges_total"], "properties": {
+                 "required": ["events", "edges", "edges_total", "waves", "flows", "countries"], "properties": {
                      "events": {"type": "array", "items": {"type": "object"}},
                      "edges": {"type": "array", "items": {"type": "object"}},
-                     "edges_total": {"type": "integer", "minimum": 0}}},
+                     "edges_total": {"type": "integer", "minimum": 0},
+                     "first_mover": {"anyOf": [{"type": "object"}, {"type": "null"}]},
+                     "earlier_mentions": {"type": "array", "items": {"type": "object"}},
+                     "selected_wave": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]},
+                     "countries": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+                     "flows": {"type": "array", "items": _obj(
+                         ["from_country", "to_country", "statements", "actors", "independent", "first_at"], {
+                             "from_country": STR, "to_country": STR, "statements": INT, "actors": INT,
+                             "independent": INT, "first_at": TIME})},
+                     "waves": {"type": "array", "items": _obj(
+                         ["wave", "start", "end", "statements", "actor_count", "opened_by", "first_mover",
+                          "confidence", "earlier_mentions", "actors", "followers", "countries", "flows", "edges"], {
+                             "wave": INT, "start": TIME, "end": TIME, "statements": INT, "actor_count": INT,
+                             "opened_by": {"enum": ["start", "gap", "surge"]},
+                             "gap_days": _nullable("number"), "first_mover": {"type": "object"},
+                             "confidence": {"enum": ["confident", "isolated", "low"]},
+                             "earlier_mentions": {"type": "array", "items": {"type": "object"}},
+                             "actors": {"type": "array", "items": {"type": "object"}}, "followers": INT,
+                             "countries": {"type": "object"}, "flows": {"type": "array", "items": {"type": "object"}},
+                             "edges": {"type": "array", "items": {"type": "object"}}})}}},
     "Search": _obj(["query", "model", "items"], {"query": STR, "model": STR,
                                                   "items": {"type": "array", "items": _ref("Hit")}}),
     "Actor": _obj(["id", "name", "kind", "country", "is_outlet"], {
@@ -228,7 +247,10 @@ def _narrative_paths() -> dict[str, Any]:
             "parameters": [nid], "get": _op("who said it first and who followed", 200, "Timeline", (400, 404), params=[
                 _q("edges", {"anyOf": [{"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
                                        {"type": "string", "enum": ["all"]}]},
-                   "heaviest actor edges to include (default 500; 'all' for every one); edges_total counts them all")])},
+                   "heaviest actor edges to include (default 500; 'all' for every one); edges_total counts them all"),
+                _q("wave", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                   "only this wave (see the document's waves): its first mover, earlier mentions, actors with lags "
+                   "behind its first mover, edges, flows and events")])},
         "/api/narratives/{narrative_id}/merge": {
             "parameters": [nid],
             "post": _op("merge this narrative into another (researcher)", 200, "NarrativeDetail", (404, 409, 422),

@@ -28,7 +28,7 @@ from tracker.web.api.args import (
     page,
     time_key,
 )
-from tracker.web.api.blueprint import ID, bp, not_found
+from tracker.web.api.blueprint import ID, MAX_ID, bp, not_found
 from tracker.web.api.cached import cached_json
 from tracker.web.auth import access, current_user
 from tracker.web.bodies import send_body
@@ -91,8 +91,15 @@ def narrative(narrative_id: int) -> Any:
 @access("read")
 def narrative_timeline(narrative_id: int) -> Any:
     edges = edge_limit_arg()
-    body = timeline_body(state().caches.timeline_bodies, narrative_id, edges,
-                         lambda doc: jsonify(narrative_cases.limit_edges(doc, edges)).get_data())
+    wave = arg_int("wave", lo=1, hi=MAX_ID)
+
+    def serialise(doc: dict[str, Any]) -> bytes:
+        view = narrative_cases.wave_view(doc, wave)
+        if view is None:
+            raise ApiError(404, f"narrative {narrative_id} has no wave {wave}", field="wave")
+        return jsonify(narrative_cases.limit_edges(view, edges)).get_data()
+
+    body = timeline_body(state().caches.timeline_bodies, narrative_id, (edges, wave), serialise)
     if body is None:
         raise not_found("narrative", narrative_id)
     return send_body(body, "application/json")

@@ -12,16 +12,16 @@ from __future__ import annotations
 import io
 import json
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, request, url_for
 
 from tracker.errors import Refused
 from tracker.service import exports, narratives, statements
 from tracker.web.auth import access
 from tracker.web.bodies import send_body
-from tracker.web.charts import chart_data, chart_summary, histogram, sparkline_points
+from tracker.web.charts import chart_data, chart_summary, follows_table, histogram, sparkline_points
 from tracker.web.context import data_version, read_session, state
 from tracker.web.render import render_cached
 from tracker.web.requests import (
@@ -45,7 +45,7 @@ PAGE_SIZE = 25
 STATEMENTS_PER_PAGE = 50
 ACTORS_ON_PAGE = 100  # the first by appearance; the timeline exports list every actor
 SPARK_YEARS = 3
-BADGE_FLAGS = ("emerging", "surging", "resurgent", "dormant")
+SORTS = ("recent", "growth")
 
 
 def cached_choices(session: Session, version: tuple[Any, ...]) -> dict[str, list[str]]:
@@ -84,29 +84,56 @@ def overview() -> str:
 
 def _overview_vars(session: Session, version: tuple[Any, ...]) -> dict[str, Any]:
     flt = filter_from_request()
-    after = decode_cursor(request.args.get("after"))
+    sort = request.args.get("sort") or "recent"
+    if sort not in SORTS:
+        abort(400)
     try:
         triage = narratives.triage_filter(request.args.get("triage"))
     except Refused:
         abort(400)
-    rows = narratives.list_narratives(session, flt, limit=PAGE_SIZE + 1, after=after, triage=triage,
-                                      status=request.args.get("status") or None)
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    start, end = data_axis(session, version)
+    status = request.args.get("status") or None
+    start, end = _axis(data_axis(session, version), flt)
+    if sort == "recent":
+        after = decode_cursor(request.args.get("after"))
+        rows = narratives.list_narratives(session, flt, limit=PAGE_SIZE + 1, after=after, triage=triage, status=status)
+        more, rows, page = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE], 1
+    else:  # by growth: every listed narrative's activity is needed to rank them; pages by number
+        after, page = None, parse_int(request.args.get("page"), "page") or 1
+        rows = narratives.list_narratives(session, flt, limit=None, triage=triage, status=status)
     ids = tuple(r["id"] for r in rows)
     dates: dict[int, list[datetime]] = state().caches.activity.get(
         ("overview", ids, flt.key(), version), lambda: narratives.narrative_dates(session, list(ids), flt))
     for r in rows:
-        r["spark"] = sparkline_points(histogram(dates[r["id"]], start, end))
-        r["matching"] = len(dates[r["id"]])
-        flags = narratives.burst_flags(dates[r["id"]], end, state().config.timeline)
-        r["flags"] = [f for f in BADGE_FLAGS if f in flags]
-    next_url = next_page_url("pages.overview", encode_cursor(rows[-1]["last_seen_at"], rows[-1]["id"])) \
-        if more and rows else None
-    return {"narratives": rows, "flt": flt, "args": request.args, "next_url": next_url,
+        found = narratives.activity(dates[r["id"]], end, state().config.timeline, r["status"])
+        r["state"], r["growth"], r["matching"] = found["status"], found["growth"], len(dates[r["id"]])
+    if sort == "growth":
+        rows.sort(key=lambda r: r["growth"].sort_key())
+        more, rows = len(rows) > page * PAGE_SIZE, rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    hists = {r["id"]: histogram(dates[r["id"]], start, end) for r in rows}
+    top = max((max(h) for h in hists.values() if h), default=1)  # one scale for every row
+    for r in rows:
+        r["spark"] = sparkline_points(hists[r["id"]], top=top)
+    if sort == "recent":
+        next_url = next_page_url("pages.overview", encode_cursor(rows[-1]["last_seen_at"], rows[-1]["id"])) \
+            if more and rows else None
+    else:
+        values: dict[str, Any] = {**request.args.to_dict(), "page": page + 1}
+        next_url = url_for("pages.overview", **values) if more else None
+    return {"narratives": rows, "flt": flt, "args": request.args, "next_url": next_url, "sort": sort,
             "triage": request.args.get("triage") or "shown", "triage_choices": narratives.TRIAGE_CHOICES,
-            "choices": cached_choices(session, version), "axis": (start, end), "paged": after is not None}
+            "choices": cached_choices(session, version), "axis": (start, end), "spark_top": top,
+            "paged": after is not None or page > 1, "baseline_days": state().config.timeline.growth_baseline_days}
+
+
+def _axis(span: tuple[datetime, datetime], flt: Any) -> tuple[datetime, datetime]:
+    """The sparklines' shared time axis: the data's span, narrowed to the date filter when there is one."""
+    start, end = span
+    since, until = (None if d is None else d if d.tzinfo else d.replace(tzinfo=UTC) for d in (flt.since, flt.until))
+    if until is not None and start < until < end:
+        end = until
+    if since is not None and since < end:
+        start = since
+    return start, end
 
 
 # ---------------------------------------------------------------- narrative page
@@ -127,7 +154,15 @@ def narrative(narrative_id: int) -> str:
 def chart_json(narrative_id: int) -> Response:
     """The narrative page's chart data, apart from its HTML: the page stays small however many
     statements a narrative holds, and the browser revalidates this by ETag instead of downloading it."""
-    body = timeline_body(state().caches.chart_bodies, narrative_id, None, lambda doc: _json_bytes(chart_data(doc)))
+    wave = parse_int(request.args.get("wave"), "wave")
+
+    def serialise(doc: dict[str, Any]) -> bytes:
+        view = narratives.wave_view(doc, wave)
+        if view is None:
+            abort(404)
+        return _json_bytes(chart_data(view))
+
+    body = timeline_body(state().caches.chart_bodies, narrative_id, wave, serialise)
     if body is None:
         abort(404)
     return send_body(body, "application/json")
@@ -137,7 +172,11 @@ def _narrative_vars(session: Session, narrative_id: int, version: tuple[Any, ...
     detail = narratives.detail(session, narrative_id)
     if detail is None:
         abort(404)
-    doc = cached_timeline(session, narrative_id, version)
+    whole = cached_timeline(session, narrative_id, version)
+    wave = parse_int(request.args.get("wave"), "wave")
+    doc = narratives.wave_view(whole, wave) if whole else None
+    if whole and doc is None:
+        abort(404)
     page = parse_int(request.args.get("page"), "page") or 1
     rows = narratives.narrative_statements(session, narrative_id, limit=STATEMENTS_PER_PAGE + 1,
                                            offset=(page - 1) * STATEMENTS_PER_PAGE)
@@ -147,7 +186,11 @@ def _narrative_vars(session: Session, narrative_id: int, version: tuple[Any, ...
             "actors_shown": doc["actors"][:ACTORS_ON_PAGE] if doc else [],
             "statements": mark_copies(session, version, rows[:STATEMENTS_PER_PAGE], narrative_id),
             "page": page, "more": len(rows) > STATEMENTS_PER_PAGE,
-            "history_labels": labels}
+            "history_labels": labels, "wave": wave,
+            "state": narratives.one_status(whole["flags"] if whole else (), detail["status"]),
+            # every wave's on the whole narrative's page, that wave's on a wave's
+            "mentions": (doc["earlier_mentions"] if wave else [m for w in whole["waves"] for m in w["earlier_mentions"]])
+            if doc and whole else [], "follows": follows_table(doc) if doc else []}
 
 
 @bp.get(f"/narratives/<{ID}:narrative_id>/timeline.csv")
