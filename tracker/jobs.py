@@ -22,7 +22,7 @@ from tracker.ingest.language import detect_languages
 from tracker.ingest.runner import ingest_due
 from tracker.ingest.store import ActorResolver, StoreStats, store_drafts
 from tracker.models import Assignment, JobRun, Narrative, Source, Statement
-from tracker.runs import job_run
+from tracker.runs import add_count, job_run
 from tracker.vocabulary import LIVE_STATUSES, TAGGED_STATES
 
 log = logging.getLogger(__name__)
@@ -76,9 +76,19 @@ def embed(db: Database, cfg: Config, embedder: Embedder | None = None,
 
     embedder = embedder or make_embedder(cfg.embedding)
     with job_run(db, "embed") as job:
-        stats = embed_pending(db, embedder, dtype=cfg.embedding.storage_dtype, progress=progress)
+        job.counts = {"model": embedder.name}
+        e = cfg.embedding
+        stats = embed_pending(db, embedder, dtype=e.storage_dtype, chunk=_chunk(db, cfg), progress=progress,
+                              record=lambda session, n: add_count(session, job.id, "embedded", n),
+                              lease_seconds=e.lease_seconds)
         job.counts = {"model": embedder.name, **stats.as_dict()}
     return job.counts
+
+
+def _chunk(db: Database, cfg: Config) -> int:
+    """PostgreSQL workers claim ``embedding.chunk_size`` texts at a time; SQLite's one worker walks the
+    statements in large steps (bigger model calls pad less)."""
+    return cfg.embedding.chunk_size if db.dialect == "postgresql" else max(cfg.embedding.chunk_size, 16384)
 
 
 def has_narratives(db: Database) -> bool:
