@@ -78,17 +78,11 @@ def embed(db: Database, cfg: Config, embedder: Embedder | None = None,
     with job_run(db, "embed") as job:
         job.counts = {"model": embedder.name}
         e = cfg.embedding
-        stats = embed_pending(db, embedder, dtype=e.storage_dtype, chunk=_chunk(db, cfg), progress=progress,
+        stats = embed_pending(db, embedder, dtype=e.storage_dtype, chunk=e.chunk_size, progress=progress,
                               record=lambda session, n: add_count(session, job.id, "embedded", n),
                               lease_seconds=e.lease_seconds)
         job.counts = {"model": embedder.name, **stats.as_dict()}
     return job.counts
-
-
-def _chunk(db: Database, cfg: Config) -> int:
-    """PostgreSQL workers claim ``embedding.chunk_size`` texts at a time; SQLite's one worker walks the
-    statements in large steps (bigger model calls pad less)."""
-    return cfg.embedding.chunk_size if db.dialect == "postgresql" else max(cfg.embedding.chunk_size, 16384)
 
 
 def has_narratives(db: Database) -> bool:
