@@ -72,10 +72,11 @@ def _kill_mid_chunk(proc: subprocess.Popen[bytes], log: Path, *, after: int, dea
     pytest.fail("the worker never stored a chunk")
 
 
-def _stored_by_runs(db: Database) -> list[int]:
+def _stored_by_runs(db: Database) -> dict[int, int]:
+    """Vectors each embed job run stored, by the pid of its worker."""
     with db.reader() as session:
-        return [int((c or {}).get("embedded", 0)) for c in session.scalars(
-            select(JobRun.counts).where(JobRun.kind == "embed").order_by(JobRun.id))]
+        return {int(w.rsplit(":", 1)[1]): int((c or {}).get("embedded", 0)) for w, c in session.execute(
+            select(JobRun.worker, JobRun.counts).where(JobRun.kind == "embed"))}
 
 
 def _committed(chunks: list[list[str]], stored: int) -> list[str]:
@@ -111,11 +112,11 @@ def test_two_workers_share_the_backlog_and_a_killed_workers_chunk_is_taken_over(
                 p.kill()
                 p.wait(10)
     assert _embedded(db) == Counter(wanted), "every distinct text has exactly one vector"
-    runs = _stored_by_runs(db)  # the killed worker's run first: it started first
-    assert sum(runs) == len(wanted) and all(n > 0 for n in runs), runs
+    runs = _stored_by_runs(db)
+    assert sum(runs.values()) == len(wanted) and runs[a.pid] > 0 and runs[b.pid] > 0, runs
     chunks_a, chunks_b = _chunks(log_a), _chunks(log_b)
     killed_in = chunks_a[-1]
-    committed_a = _committed(chunks_a[:-1], runs[0])
+    committed_a = _committed(chunks_a[:-1], runs[a.pid])
     done_b = [h for chunk in chunks_b for h in chunk]
     assert Counter(committed_a + done_b) == Counter(wanted), "no text embedded twice, none lost"
     assert set(killed_in) <= set(done_b), "the chunk the killed worker held was taken over"
@@ -137,7 +138,7 @@ def test_sqlite_worker_killed_mid_chunk_resumes_without_embedding_a_stored_text_
             first.kill()
             first.wait(10)
     killed_chunks = _chunks(log)
-    stored = _stored_by_runs(db)[0]
+    stored = _stored_by_runs(db)[first.pid]
     log_again = tmp_path / "again.log"
     again = _start(db_url, log_again)
     _, err = again.communicate(timeout=120)
@@ -161,7 +162,7 @@ def test_cli_workers_side_by_side_store_each_text_once(db_url: str, db: Database
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err.decode()[-2000:]
-    assert sum(_stored_by_runs(db)) == len(wanted)
+    assert sum(_stored_by_runs(db).values()) == len(wanted)
     assert _embedded(db) == Counter(wanted)
 
 

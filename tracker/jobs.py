@@ -102,6 +102,13 @@ def pool_signature(pool: list[int]) -> list[int]:
     return [len(pool), pool[-1] if pool else 0]
 
 
+def _pool_grew(now: list[int], last: list[int] | None) -> bool:
+    """Worth clustering again: a newer statement, or more of them (e.g. a researcher's rejections), than
+    when the pool was last clustered. A pool that only shrank (some of it since assigned or suggested)
+    holds nothing discovery has not weighed; re-clustering it cost a no-op second run 4 s."""
+    return last is None or now[1] > last[1] or now[0] > last[0]
+
+
 def _last_pool_signature(db: Database) -> list[int] | None:
     with db.reader() as session:
         counts = session.scalar(select(JobRun.counts).where(JobRun.kind == "cluster", JobRun.status == "ok")
@@ -159,7 +166,7 @@ def _cluster_locked(db: Database, cfg: Config, model: str, *, full: bool) -> dic
             assigned = assign_pending(db, cfg.narratives, model)
             pool = unassigned_pool(db)
             created = 0
-            if pool_signature(pool) != _last_pool_signature(db):
+            if _pool_grew(pool_signature(pool), _last_pool_signature(db)):
                 created = discover_pool(db, cfg.narratives, model, pool, job_run_id=job.id)
                 if created:
                     pool = unassigned_pool(db)
