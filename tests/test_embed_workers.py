@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from tracker import backlog
 from tracker.db import Database
@@ -200,3 +200,17 @@ def test_a_waiting_text_that_already_has_its_vector_is_cleared_not_embedded(db: 
     with db.transaction() as session:
         claimed = backlog.claim(session, HASHING_MODEL, len(wanted), lease_seconds=60)
     assert claimed.cleared == 5 and not {h for h, _ in claimed.texts} & set(done)
+
+
+def test_a_claim_carries_its_lease_so_a_vanished_machine_frees_its_chunk(db: Database) -> None:
+    """A worker whose machine is gone never closes its connection; the server ends the claim's idle
+    transaction after the lease, which frees the chunk (a killed process frees it at once)."""
+    if db.is_sqlite:
+        pytest.skip("claims are PostgreSQL row locks")
+    _statements(db)
+    backlog.fill(db, HASHING_MODEL)
+    with db.session() as session, session.begin():
+        backlog.claim(session, HASHING_MODEL, 10, lease_seconds=42)
+        assert session.scalar(text("SHOW idle_in_transaction_session_timeout")) == "42s"
+    with db.session() as session:
+        assert session.scalar(text("SHOW idle_in_transaction_session_timeout")) == "0"  # only the claim's

@@ -210,7 +210,7 @@ def pending_texts(db: Database, model: str, limit: int, after_id: int = 0) -> tu
     return list(seen.items()), rows[-1][0]
 
 
-SQLITE_WALK = 16384  # statements SQLite's one worker embeds per model call at least: bigger calls pad less
+SQLITE_WALK = 16384  # statements SQLite's one worker reads per step (and model call): bigger calls pad less
 WAIT_SECONDS = 0.5  # how often a worker with nothing to claim looks whether another's chunk came free
 Record = Callable[[Session, int], None]  # called inside each chunk's transaction with how many it stored
 
@@ -221,8 +221,8 @@ def embed_pending(db: Database, embedder: Embedder, *, dtype: str = "float16", c
     """Embed every statement text that has no vector for this model, committing chunk by chunk.
 
     SQLite (one worker): walks the statements in chunks of at least ``SQLITE_WALK``; chunks are large
-    because the model sorts texts by length within one call, so fewer, bigger calls pad less. A crash loses at most the chunk in
-    flight; a re-run picks up where it stopped. PostgreSQL: workers share the backlog, each claiming
+    because the model sorts texts by length within one call, so fewer, bigger calls pad less. A crash
+    loses at most the chunk in flight; a re-run picks up where it stopped. PostgreSQL: workers share the backlog, each claiming
     ``chunk`` distinct texts at a time (:mod:`tracker.backlog`). Either way the (text_hash, model) unique
     key makes a second insert of the same vector a no-op, and ``record`` counts each chunk in the
     transaction that stores it, so a killed worker's job run still says what it stored.
