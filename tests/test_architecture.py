@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("tracker", "tracker.config", "tracker.errors", "tracker.vocabulary", "tracker.models",
                     "tracker.db", "tracker.workers", "tracker.audit", "tracker.runs", "tracker.sample")),
     ("ingest", ("tracker.ingest",)),
-    ("embed", ("tracker.embed",)),
+    ("embed", ("tracker.embed", "tracker.backlog")),
     ("narratives", ("tracker.narratives",)),
     ("analysis", ("tracker.analysis",)),
     ("library", ("tracker.queries", "tracker.similarity", "tracker.queue", "tracker.export", "tracker.actors",

@@ -47,7 +47,7 @@ def test_init_then_info_reports_counts_and_masks_password(env: dict[str, str]) -
     info = json.loads(result.output)
     assert info["counts"]["statements"] == 0
     assert info["embedding_model"] == "hashing-ngrams-384"
-    assert info["schema"] == SCHEMA_HEAD == "0005_tokens_and_fetch_log"
+    assert info["schema"] == SCHEMA_HEAD == "0006_embedding_backlog"
 
 
 def test_info_masks_the_database_password(tmp_path: Path) -> None:

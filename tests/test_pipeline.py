@@ -171,3 +171,13 @@ def test_incremental_run_refreshes_narratives_researchers_tagged(db: Database, p
         tag_statement(session, row["statement_id"], "confirm", row["narrative_id"])
     assert jobs.cluster(db, cfg, "hashing-ngrams-384")["refreshed"] == 1
     assert jobs.cluster(db, cfg, "hashing-ngrams-384")["refreshed"] == 0
+
+
+def test_the_unassigned_pool_is_clustered_again_only_when_it_gained_statements() -> None:
+    """Clustering the pool again pays for importing scikit-learn: worth it for a newer statement or a
+    bigger pool (a researcher's rejections), not for a pool that only shrank since it was clustered."""
+    assert jobs._pool_grew([20, 2994], None)
+    assert jobs._pool_grew([24, 3001], [23, 2994])  # new statements
+    assert jobs._pool_grew([25, 2994], [23, 2994])  # statements sent back to the pool
+    assert not jobs._pool_grew([20, 2994], [23, 2994])  # some of it assigned or suggested since
+    assert not jobs._pool_grew([23, 2994], [23, 2994])  # unchanged

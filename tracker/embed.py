@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -20,6 +21,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from tracker.config import ENGLISH_MODEL, MULTILINGUAL_MODEL, EmbeddingConfig
 from tracker.db import Database
@@ -57,8 +59,9 @@ class SentenceTransformerEmbedder:
     """Any sentence-transformers model by name or path, loaded on first use."""
 
     def __init__(self, model: str = ENGLISH_MODEL, batch_size: int = 64, device: str = "cpu",
-                 max_chars: int = 2000) -> None:
+                 max_chars: int = 2000, threads: int = 0) -> None:
         self.name = model
+        self.threads = threads  # torch's intra-op threads; 0 leaves torch's default (all cores)
         self.path = resolve_model_path(model)
         self.batch_size = batch_size
         self.device = device
@@ -75,6 +78,10 @@ class SentenceTransformerEmbedder:
                 log.info("loading sentence-transformers model %s", self.path)
                 from sentence_transformers import SentenceTransformer
 
+                if self.threads:
+                    import torch
+
+                    torch.set_num_threads(self.threads)
                 self._model = SentenceTransformer(self.path, device=self.device)
                 get_dim = getattr(self._model, "get_embedding_dimension", None) or \
                     self._model.get_sentence_embedding_dimension
@@ -132,7 +139,10 @@ class MultilingualUSEEmbedder:
     On English-only text (EUvsDisinfo titles) MiniLM is the better of the two.
     """
 
-    def __init__(self, threads: int = 2, max_chars: int = 2000) -> None:
+    def __init__(self, threads: int = 1, max_chars: int = 2000) -> None:
+        """``threads``: BLAS threads. One is the fastest here: the model multiplies 384-token micro-batches,
+        too small to share, and a second thread spinning for a busy core cost 6x (3,000 titles: 2.8 s
+        on one thread, 17.1 s on two, this 2-core machine under load; bench/README.md)."""
         self.name = MULTILINGUAL_MODEL
         self.dim = 512
         self.threads = threads
@@ -154,10 +164,10 @@ class MultilingualUSEEmbedder:
 
 def make_embedder(cfg: EmbeddingConfig) -> Embedder:
     if cfg.model == MULTILINGUAL_MODEL:
-        return MultilingualUSEEmbedder(max_chars=cfg.max_chars)
+        return MultilingualUSEEmbedder(threads=cfg.threads or 1, max_chars=cfg.max_chars)
     if cfg.model.startswith("hashing-ngrams"):
         return HashingEmbedder(int(cfg.model.rsplit("-", 1)[-1]) if cfg.model[-1].isdigit() else 384)
-    return SentenceTransformerEmbedder(cfg.model, cfg.batch_size, cfg.device, cfg.max_chars)
+    return SentenceTransformerEmbedder(cfg.model, cfg.batch_size, cfg.device, cfg.max_chars, cfg.threads)
 
 
 def to_bytes(vectors: np.ndarray, dtype: str) -> list[bytes]:
@@ -200,32 +210,77 @@ def pending_texts(db: Database, model: str, limit: int, after_id: int = 0) -> tu
     return list(seen.items()), rows[-1][0]
 
 
+SQLITE_WALK = 16384  # statements SQLite's one worker reads per step (and model call): bigger calls pad less
+WAIT_SECONDS = 0.5  # how often a worker with nothing to claim looks whether another's chunk came free
+Record = Callable[[Session, int], None]  # called inside each chunk's transaction with how many it stored
+
+
 def embed_pending(db: Database, embedder: Embedder, *, dtype: str = "float16", chunk: int = 16384,
-                  progress: Callable[[int], None] | None = None) -> EmbedStats:
+                  progress: Callable[[int], None] | None = None, record: Record | None = None,
+                  lease_seconds: int = 600, pause: Callable[[float], None] = time.sleep) -> EmbedStats:
     """Embed every statement text that has no vector for this model, committing chunk by chunk.
 
-    Chunks are large because the model sorts texts by length within one call, so fewer, bigger calls
-    pad less. A crash loses at most the chunk in flight; a re-run picks up where it stopped. Concurrent runs
-    are safe: the (text_hash, model) unique key makes a second insert of the same vector a no-op.
+    SQLite (one worker): walks the statements in chunks of at least ``SQLITE_WALK``; chunks are large
+    because the model sorts texts by length within one call, so fewer, bigger calls pad less. A crash
+    loses at most the chunk in flight; a re-run picks up where it stopped. PostgreSQL: workers share the backlog, each claiming
+    ``chunk`` distinct texts at a time (:mod:`tracker.backlog`). Either way the (text_hash, model) unique
+    key makes a second insert of the same vector a no-op, and ``record`` counts each chunk in the
+    transaction that stores it, so a killed worker's job run still says what it stored.
     """
+    if db.dialect == "postgresql":
+        return _embed_shared(db, embedder, dtype=dtype, chunk=chunk, progress=progress, record=record,
+                             lease_seconds=lease_seconds, pause=pause)
     stats = EmbedStats()
     last_id = 0
     while True:
-        batch, last_id = pending_texts(db, embedder.name, chunk, last_id)
+        batch, last_id = pending_texts(db, embedder.name, max(chunk, SQLITE_WALK), last_id)
         if last_id == 0:
             return stats
         if not batch:
             continue
         vectors = embedder.embed([t for _, t in batch])
-        blobs = to_bytes(vectors, dtype)
-        rows = [
-            {"text_hash": h, "model": embedder.name, "dim": int(vectors.shape[1]), "dtype": dtype, "vector": b}
-            for (h, _), b in zip(batch, blobs, strict=True)
-        ]
         with db.transaction() as session:
-            insert = pg_insert if db.dialect == "postgresql" else sqlite_insert
-            statement = insert(Embedding).on_conflict_do_nothing(index_elements=["text_hash", "model"])
-            session.execute(statement, rows)  # executemany: no limit on bound variables
+            _store(session, db.dialect, embedder.name, batch, vectors, dtype)
+            if record is not None:
+                record(session, len(batch))
         stats.embedded += len(batch)
         if progress is not None:
             progress(len(batch))
+
+
+def _embed_shared(db: Database, embedder: Embedder, *, dtype: str, chunk: int,
+                  progress: Callable[[int], None] | None, record: Record | None, lease_seconds: int,
+                  pause: Callable[[float], None]) -> EmbedStats:
+    """Claim, embed and store chunks until the backlog is empty, waiting out chunks other workers
+    hold (one that dies frees its chunk, which is then claimed here)."""
+    from tracker import backlog
+
+    stats = EmbedStats()
+    backlog.fill(db, embedder.name)
+    while True:
+        with db.transaction() as session:
+            claimed = backlog.claim(session, embedder.name, chunk, lease_seconds)
+            if claimed.texts:
+                vectors = embedder.embed([t for _, t in claimed.texts])
+                _store(session, db.dialect, embedder.name, claimed.texts, vectors, dtype)
+                backlog.release(session, embedder.name, [h for h, _ in claimed.texts])
+                if record is not None:
+                    record(session, len(claimed.texts))
+        if claimed.texts:
+            stats.embedded += len(claimed.texts)
+            if progress is not None:
+                progress(len(claimed.texts))
+        elif not claimed.cleared:
+            if not backlog.waiting(db, embedder.name):
+                return stats
+            pause(WAIT_SECONDS)
+
+
+def _store(session: Session, dialect: str, model: str, batch: list[tuple[str, str]], vectors: np.ndarray,
+           dtype: str) -> None:
+    blobs = to_bytes(vectors, dtype)
+    rows = [{"text_hash": h, "model": model, "dim": int(vectors.shape[1]), "dtype": dtype, "vector": b}
+            for (h, _), b in zip(batch, blobs, strict=True)]
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Embedding).on_conflict_do_nothing(index_elements=["text_hash", "model"])
+    session.execute(statement, rows)  # executemany: no limit on bound variables

@@ -22,7 +22,7 @@ from tracker.ingest.language import detect_languages
 from tracker.ingest.runner import ingest_due
 from tracker.ingest.store import ActorResolver, StoreStats, store_drafts
 from tracker.models import Assignment, JobRun, Narrative, Source, Statement
-from tracker.runs import job_run
+from tracker.runs import add_count, job_run
 from tracker.vocabulary import LIVE_STATUSES, TAGGED_STATES
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,11 @@ def embed(db: Database, cfg: Config, embedder: Embedder | None = None,
 
     embedder = embedder or make_embedder(cfg.embedding)
     with job_run(db, "embed") as job:
-        stats = embed_pending(db, embedder, dtype=cfg.embedding.storage_dtype, progress=progress)
+        job.counts = {"model": embedder.name}
+        e = cfg.embedding
+        stats = embed_pending(db, embedder, dtype=e.storage_dtype, chunk=e.chunk_size, progress=progress,
+                              record=lambda session, n: add_count(session, job.id, "embedded", n),
+                              lease_seconds=e.lease_seconds)
         job.counts = {"model": embedder.name, **stats.as_dict(),
                       "vector_index": update_vector_index(db, cfg, embedder.name)}
     return job.counts
@@ -109,6 +113,13 @@ def unassigned_pool(db: Database) -> list[int]:
 def pool_signature(pool: list[int]) -> list[int]:
     """What identifies an unassigned pool between runs: its size and its newest statement."""
     return [len(pool), pool[-1] if pool else 0]
+
+
+def _pool_grew(now: list[int], last: list[int] | None) -> bool:
+    """Worth clustering again: a newer statement, or more of them (e.g. a researcher's rejections), than
+    when the pool was last clustered. A pool that only shrank (some of it since assigned or suggested)
+    holds nothing discovery has not weighed; re-clustering it cost a no-op second run 4 s."""
+    return last is None or now[1] > last[1] or now[0] > last[0]
 
 
 def _last_pool_signature(db: Database) -> list[int] | None:
@@ -168,7 +179,7 @@ def _cluster_locked(db: Database, cfg: Config, model: str, *, full: bool) -> dic
             assigned = assign_pending(db, cfg.narratives, model)
             pool = unassigned_pool(db)
             created = 0
-            if pool_signature(pool) != _last_pool_signature(db):
+            if _pool_grew(pool_signature(pool), _last_pool_signature(db)):
                 created = discover_pool(db, cfg.narratives, model, pool, job_run_id=job.id)
                 if created:
                     pool = unassigned_pool(db)

@@ -205,6 +205,16 @@ class Embedding(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class EmbeddingBacklog(Base):
+    """A distinct text still waiting for its vector in ``model``: the row a PostgreSQL worker locks
+    (``FOR UPDATE SKIP LOCKED``) while it embeds the text, so no two workers embed it (tracker.backlog)."""
+
+    __tablename__ = "embedding_backlog"
+
+    model: Mapped[str] = mapped_column(String(300), primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
 class Narrative(Base):
     """A narrative with an id that survives re-clustering; ``locked`` ones are never dissolved silently."""
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tracker.db import Database
 from tracker.models import JobRun, utcnow
@@ -59,6 +60,16 @@ def job_run(db: Database, kind: str, source_id: int | None = None) -> Iterator[J
         raise
     finally:
         _close(db, handle)
+
+
+def add_count(session: Session, job_id: int, key: str, n: int) -> None:
+    """Add ``n`` to one count of a running job inside the caller's transaction, so the row says what
+    was stored even if the process dies before the job ends."""
+    found = session.get(JobRun, job_id)
+    if found is not None:
+        counts = dict(found.counts or {})
+        counts[key] = int(counts.get(key, 0)) + n
+        found.counts = counts
 
 
 def _close(db: Database, handle: JobHandle) -> None:

@@ -7,7 +7,7 @@ and the run goes on; only a database in trouble stops it.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from tracker.config import Config
 from tracker.db import Database
-from tracker.ingest.collect import SourceNames, collect
 from tracker.ingest.drafts import RowError, StatementDraft
 from tracker.ingest.language import detect_languages
 from tracker.ingest.leases import claim_next, release
@@ -26,6 +25,9 @@ from tracker.models import Actor, Source, utcnow
 from tracker.runs import JobHandle, job_run
 from tracker.workers import worker_name
 
+if TYPE_CHECKING:
+    from tracker.ingest.collect import SourceNames
+
 log = logging.getLogger(__name__)
 
 STORE_ATTEMPTS = 3  # a unique-key race with another worker storing the same story is retried
@@ -34,6 +36,7 @@ STORE_ATTEMPTS = 3  # a unique-key race with another worker storing the same sto
 def ingest_source(db: Database, cfg: Config, source_id: int, *, detect: LanguageDetector | None = None
                   ) -> SourceResult:
     """Fetch, parse and store one claimed source; its errors are recorded on the source, never raised."""
+    from tracker.ingest.collect import collect  # the HTTP stack: loaded only when a source is fetched
     from tracker.ingest.fetch import FetchError
     from tracker.ingest.files import FileFormatError
 
@@ -67,6 +70,8 @@ def ingest_source(db: Database, cfg: Config, source_id: int, *, detect: Language
 
 
 def _names(session: Session, source: Source) -> SourceNames:
+    from tracker.ingest.collect import SourceNames
+
     def name(actor_id: int | None) -> str | None:
         return session.scalar(select(Actor.name).where(Actor.id == actor_id)) if actor_id else None
 

@@ -111,7 +111,8 @@ def describe(texts_by: Sequence[Sequence[str]], languages_by: Sequence[Sequence[
     that contains an outlet's name, or any word of a speaker's name ("Zhao", "Lijian"), is left out.
     """
     names = _name_keys(outlets, whole=True) | _name_keys(speakers, whole=False)
-    found = [_statement_phrases(texts, langs, names)
+    split = _split_names(names)
+    found = [_statement_phrases(texts, langs, names, split)
              for texts, langs in zip(texts_by, languages_by, strict=True)]
     spread: Counter[str] = Counter()
     for per_statement in found:
@@ -143,22 +144,33 @@ def _name_keys(names: Sequence[str], *, whole: bool) -> frozenset[str]:
     return frozenset(k for k in keys if k)
 
 
-def _statement_phrases(texts: Sequence[str], languages: Sequence[str | None], names: frozenset[str]
-                       ) -> list[list[Phrase]]:
+def _statement_phrases(texts: Sequence[str], languages: Sequence[str | None], names: frozenset[str],
+                       split: tuple[frozenset[str], tuple[str, ...]]) -> list[list[Phrase]]:
     out = []
     for text, lang in zip(texts, languages, strict=True):
         found = phrases(text, lang)
-        out.append([p for p in found if not names or not _names_in(p.key, names)])
+        out.append([p for p in found if not names or not _names_in(p.key, names, split)])
     return out
 
 
-def _names_in(key: str, names: frozenset[str]) -> bool:
+def _split_names(names: frozenset[str]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """Names written with spaces, and CJK names of two characters or more (matched inside a key)."""
+    return frozenset(n for n in names if not _cjk(n)), tuple(n for n in names if _cjk(n) and len(n) >= 2)
+
+
+def _names_in(key: str, names: frozenset[str], split: tuple[frozenset[str], tuple[str, ...]] | None = None) -> bool:
+    """Does the phrase contain a name: a CJK name anywhere in a CJK key, any other as a run of whole words.
+
+    Runs of the key's words are looked up in a set, not every name searched for in every key: with the
+    hundreds of outlets of a real corpus, that search was most of a first ``tracker run``.
+    """
     if key in names:
         return True
+    plain, cjk = split if split is not None else _split_names(names)
     if _cjk(key):
-        return any(name in key for name in names if _cjk(name) and len(name) >= 2)
-    padded = f" {key} "
-    return any(f" {name} " in padded for name in names if not _cjk(name))
+        return any(name in key for name in cjk)
+    tokens = key.split(" ")
+    return any(" ".join(tokens[i:j]) in plain for i in range(len(tokens)) for j in range(i + 1, len(tokens) + 1))
 
 
 def _key_phrases(per_statement: list[list[Phrase]], spread: Counter[str], average: float, language: str | None,
@@ -195,8 +207,11 @@ def _parts(key: str) -> set[str]:
     return {" ".join(tokens[i : i + m]) for m in range(1, len(tokens)) for i in range(len(tokens) - m + 1)}
 
 
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+
+
 def _cjk(key: str) -> bool:
-    return bool(re.search(r"[\u3040-\u30ff\u3400-\u9fff]", key))
+    return _CJK.search(key) is not None
 
 
 def _absorb(ranked: list[str], df: Counter[str], words: dict[str, int]) -> list[str]:
