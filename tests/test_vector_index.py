@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tracker.config import Config
 from tracker.db import Database
@@ -248,3 +249,72 @@ def test_tracker_index_builds_it_and_init_and_info_say_so(tmp_path: Path, db_url
     if db_url.startswith("postgresql"):
         assert search["pgvector"] == "not on this server"  # Debian's PostgreSQL here has none
     assert "vector search: usearch index" in run("init")
+
+
+def test_pgvector_offered_but_not_usable_falls_back_to_the_files(db: Database, config: Config,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that lists pgvector but will not let this role create it (or, here, cannot create it at
+    all) must not stop the run: the update builds the index files instead, and search uses them."""
+    if db.dialect != "postgresql":
+        pytest.skip("pgvector is a PostgreSQL extension")
+    from tracker.vector_index import update
+
+    monkeypatch.setattr(update, "pgvector_offered", lambda session: True)
+    cfg = config.replace(search={"engine": "auto", "exact_below": 10})
+    store(db, clustered(200, 1), "offered")
+    report = update_index(db, cfg, MODEL)
+    assert report["index"] == "usearch" and report["vectors"] == 200
+    assert read_manifest(index_dir(cfg), MODEL) is not None
+
+
+def test_storing_vectors_changes_the_data_version(db: Database) -> None:
+    """Web processes look for new vectors once per data version: a vector stored for a statement that is
+    already there (``tracker embed`` after ``tracker import``) must change it."""
+    from tracker.queries.versions import data_version
+
+    texts = ["a statement embedded later"]
+    with db.transaction() as session:
+        store_drafts(session, [StatementDraft(t, external_id=t, outlet="Outlet") for t in texts])
+    with db.reader() as session:
+        before = data_version(session)
+    with db.transaction() as session:
+        session.execute(Embedding.__table__.insert(), [{"text_hash": text_hash(texts[0]), "model": MODEL, "dim": DIM,
+                                                        "dtype": "float16", "vector": to_bytes(clustered(1, 3), "float16")[0]}])
+    with db.reader() as session:
+        assert data_version(session) != before
+
+
+def test_an_update_waits_for_vectors_being_stored_so_no_id_is_skipped(db: Database) -> None:
+    """PostgreSQL hands out ids at INSERT: a worker's chunk can commit after a later id. The watermark an
+    update reads waits for chunks being stored, so it never publishes past an id still to commit."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite serialises writers: ids commit in order")
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from tracker.backlog import committed_upto, storing
+
+    early = store(db, clustered(3, 1), "committed")
+    slow = db.engine.connect()
+    tx = slow.begin()
+    with Session(bind=slow) as session:
+        storing(session)
+        session.execute(Embedding.__table__.insert(), [{"text_hash": "late", "model": MODEL, "dim": DIM,
+                                                        "dtype": "float16", "vector": to_bytes(clustered(1, 2), "float16")[0]}])
+        late_id = session.scalar(select(Embedding.id).where(Embedding.text_hash == "late"))
+        seen: list[int] = []
+        waiter = threading.Thread(target=lambda: seen.append(committed_upto(db, MODEL)))
+        waiter.start()
+        deadline = time.monotonic() + 30
+        with db.reader() as probe:
+            while not probe.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")):
+                assert time.monotonic() < deadline, "the update did not wait for the chunk being stored"
+                time.sleep(0.05)
+                probe.rollback()
+        assert not seen
+        tx.commit()
+    waiter.join(30)
+    slow.close()
+    assert early and seen == [late_id] and late_id > max(early)

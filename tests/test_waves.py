@@ -143,6 +143,11 @@ def test_a_confident_statement_nobody_followed_is_marked_isolated():
     assert first_id(doc) == 1 and doc["first_mover"]["confidence"] == "isolated"
 
 
+def test_statements_nobody_is_named_for_do_not_count_as_another_actor_following():
+    doc = timeline([ev(1, T0, "A"), ev(2, T0 + HOUR, None), ev(3, T0 + 2 * HOUR, None)])
+    assert first_id(doc) == 1 and doc["first_mover"]["confidence"] == "isolated"
+
+
 def hoax(rng: random.Random) -> list[TimelineEvent]:
     """120 accounts pushing one hoax within 5.5 hours, with the levels a tight cluster gets."""
     return [ev(1000 + i, T0 + timedelta(minutes=rng.randrange(0, 330)) if i else T0, f"troll {i}",
@@ -183,12 +188,13 @@ def test_adding_an_unrelated_early_statement_never_changes_the_first_mover(case)
 
 
 def reference_first_mover(events):
-    """The rule written out plainly: the first confident statement another actor's confident statement
-    follows within the window; else the first confident; else the closest. One wave assumed."""
+    """The rule written out plainly: the first confident statement another (named) actor's confident
+    statement follows within the window; else the first confident; else the closest. One wave assumed."""
     order = sorted(events, key=lambda e: (e.published_at, e.statement_id))
     sure = [e for e in order if e.level is None or e.level >= 1.0]
     for e in sure:
-        if any(f.actor != e.actor and timedelta(0) < f.published_at - e.published_at <= WINDOW for f in sure):
+        if any(f.actor is not None and f.actor != e.actor and timedelta(0) < f.published_at - e.published_at <= WINDOW
+               for f in sure):
             return e.statement_id
     if sure:
         return sure[0].statement_id

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from httpfixture import FixtureServer
 from sqlalchemy import func, select
 
@@ -89,3 +90,19 @@ def test_three_workers_fetch_each_source_once_and_store_each_statement_once(db_u
         sources = list(session.scalars(select(Source)))
         assert all(s.last_status == "ok" and s.locked_by is None for s in sources)
     db.dispose()
+
+
+def test_counts_a_job_added_as_it_went_survive_its_failure(db: Database) -> None:
+    """An embed job that stored chunks and then raised (a model error, Ctrl-C) still says what it stored."""
+    from tracker.runs import add_count, job_run
+
+    with pytest.raises(RuntimeError):
+        with job_run(db, "embed") as job:
+            job.counts = {"model": "m"}
+            with db.transaction() as session:
+                add_count(session, job.id, "embedded", 7)
+            raise RuntimeError("the model failed")
+    with db.reader() as session:
+        run = session.get(JobRun, job.id)
+        assert run is not None and run.status == "failed"
+        assert run.counts == {"model": "m", "embedded": 7}

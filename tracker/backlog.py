@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from sqlalchemy import exists, literal, select, text
+from sqlalchemy import exists, func, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,10 @@ from tracker.db import Database
 from tracker.models import Embedding, EmbeddingBacklog, Statement
 
 _FILL_LOCK = int.from_bytes(hashlib.blake2b(b"embedding-backlog-fill", digest_size=4).digest(), "big")
+# Held shared by every transaction that stores vectors, from its INSERT to its commit: ids come from a
+# sequence at INSERT time, so two workers' chunks can commit out of id order. An index update takes it
+# exclusively to read a watermark below which every id is committed (``committed_upto``).
+_STORE_LOCK = int.from_bytes(hashlib.blake2b(b"embedding-store", digest_size=4).digest(), "big")
 
 
 @dataclass
@@ -67,6 +71,19 @@ def claim(session: Session, model: str, limit: int, lease_seconds: int) -> Claim
     if gone:
         release(session, model, gone)
     return Claim([(h, texts[h]) for h in hashes if h not in done and h in texts], len(gone))
+
+
+def storing(session: Session) -> None:
+    """Call in a transaction before it inserts vectors (see ``_STORE_LOCK``)."""
+    session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": _STORE_LOCK})
+
+
+def committed_upto(db: Database, model: str) -> int:
+    """The highest embedding id of ``model`` below which no vector is still being stored: waits for the
+    transactions storing vectors now to commit, so an index extended up to it never skips an id."""
+    with db.transaction() as session:
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _STORE_LOCK})
+        return int(session.scalar(select(func.max(Embedding.id)).where(Embedding.model == model)) or 0)
 
 
 def release(session: Session, model: str, hashes: list[str]) -> None:

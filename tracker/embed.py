@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -212,6 +213,7 @@ def pending_texts(db: Database, model: str, limit: int, after_id: int = 0) -> tu
 
 SQLITE_WALK = 16384  # statements SQLite's one worker reads per step (and model call): bigger calls pad less
 WAIT_SECONDS = 0.5  # how often a worker with nothing to claim looks whether another's chunk came free
+HOLD_PIECE = 256  # texts embedded between two touches of a claim's session (see _embed_holding)
 Record = Callable[[Session, int], None]  # called inside each chunk's transaction with how many it stored
 
 
@@ -261,7 +263,8 @@ def _embed_shared(db: Database, embedder: Embedder, *, dtype: str, chunk: int,
         with db.transaction() as session:
             claimed = backlog.claim(session, embedder.name, chunk, lease_seconds)
             if claimed.texts:
-                vectors = embedder.embed([t for _, t in claimed.texts])
+                vectors = _embed_holding(session, embedder, [t for _, t in claimed.texts])
+                backlog.storing(session)
                 _store(session, db.dialect, embedder.name, claimed.texts, vectors, dtype)
                 backlog.release(session, embedder.name, [h for h, _ in claimed.texts])
                 if record is not None:
@@ -274,6 +277,18 @@ def _embed_shared(db: Database, embedder: Embedder, *, dtype: str, chunk: int,
             if not backlog.waiting(db, embedder.name):
                 return stats
             pause(WAIT_SECONDS)
+
+
+def _embed_holding(session: Session, embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Embed a claimed chunk in pieces, touching the claim's session between them: its lease
+    (``idle_in_transaction_session_timeout``) counts idle time, so a slow but live worker keeps its chunk
+    as long as each piece takes less than the lease."""
+    pieces = []
+    for start in range(0, len(texts), HOLD_PIECE):
+        if start:
+            session.execute(sql("SELECT 1"))
+        pieces.append(embedder.embed(texts[start : start + HOLD_PIECE]))
+    return np.vstack(pieces)
 
 
 def _store(session: Session, dialect: str, model: str, batch: list[tuple[str, str]], vectors: np.ndarray,

@@ -89,11 +89,13 @@ def embed(db: Database, cfg: Config, embedder: Embedder | None = None,
 def update_vector_index(db: Database, cfg: Config, model: str, *, rebuild: bool = False) -> dict[str, Any]:
     """Extend (or build) the model's on-disk vector index; a failure is reported, never fatal, since
     searches fall back to exact ones without it."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from tracker.vector_index.update import update_index
 
     try:
         return update_index(db, cfg, model, rebuild=rebuild)
-    except (OSError, RuntimeError, ValueError) as exc:
+    except (OSError, RuntimeError, ValueError, SQLAlchemyError) as exc:
         log.error("vector index of %s not updated: %s", model, exc)
         return {"index": "failed", "reason": str(exc)}
 

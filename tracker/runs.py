@@ -78,4 +78,5 @@ def _close(db: Database, handle: JobHandle) -> None:
         found = session.get(JobRun, handle.id)
         if found is not None:
             found.status, found.finished_at = status, utcnow()
-            found.counts, found.errors = dict(handle.counts), list(handle.errors)
+            # merged, not replaced: counts a job added as it went (add_count) survive a job that raised
+            found.counts, found.errors = {**(found.counts or {}), **handle.counts}, list(handle.errors)

@@ -102,15 +102,20 @@ def pick_first_mover(span: Span, times: np.ndarray, actors: np.ndarray, confiden
     if sure.size == 0:
         return lo + int(np.argmax(levels[lo:hi])), LOW  # no NaN here: an unmeasured level is confident
     ts, as_ = t[sure], a[sure]
-    # For each confident statement k: the confident statements strictly after it and within the window
-    # are [start[k], stop[k]); some other actor is among them when the first differs from k's actor, or
-    # the run of equal actors beginning there ends inside the range.
-    start = np.searchsorted(ts, ts, side="right")
-    stop = np.searchsorted(ts, ts + window_us, side="right")
-    change = np.flatnonzero(np.diff(as_) != 0) + 1  # where a new run of one actor begins
-    run_end = np.append(change, as_.size)[np.searchsorted(change, np.arange(as_.size), side="right")]
-    first = np.minimum(start, as_.size - 1)
-    followed = (start < stop) & ((as_[first] != as_) | (run_end[first] < stop))
+    # Followers are confident statements of a known actor: a statement nobody is named for cannot show
+    # that *another* actor took the claim up. For each confident statement k, the followers strictly after
+    # it and within the window are [start[k], stop[k]); some other actor is among them when the first
+    # differs from k's actor, or the run of equal actors beginning there ends inside the range.
+    known = as_ >= 0
+    fts, fas = ts[known], as_[known]
+    if fas.size == 0:
+        return lo + int(sure[0]), ISOLATED
+    start = np.searchsorted(fts, ts, side="right")
+    stop = np.searchsorted(fts, ts + window_us, side="right")
+    change = np.flatnonzero(np.diff(fas) != 0) + 1  # where a new run of one actor begins
+    run_end = np.append(change, fas.size)[np.searchsorted(change, np.arange(fas.size), side="right")]
+    first = np.minimum(start, fas.size - 1)
+    followed = (start < stop) & ((fas[first] != as_) | (run_end[first] < stop))
     hits = np.flatnonzero(followed)
     if hits.size:
         return lo + int(sure[hits[0]]), CONFIDENT

@@ -22,8 +22,10 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from tracker.backlog import committed_upto
 from tracker.config import Config
 from tracker.db import Database
 from tracker.models import Embedding
@@ -75,13 +77,17 @@ def wanted(cfg: Config, count: int) -> bool:
                                                               and count >= cfg.search.exact_below)
 
 
-def vectors_after(session: Session, model: str, after: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(embedding ids, unit float32 vectors) of ``model`` stored after id ``after``, in chunks by id."""
+def vectors_after(session: Session, model: str, after: int, upto: int | None = None
+                  ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(embedding ids, unit float32 vectors) of ``model`` stored after id ``after`` (up to ``upto``), in
+    chunks by id."""
     last = after
     while True:
-        rows = session.execute(select(Embedding.id, Embedding.vector, Embedding.dtype)
-                               .where(Embedding.model == model, Embedding.id > last)
-                               .order_by(Embedding.id).limit(CHUNK)).all()
+        query = select(Embedding.id, Embedding.vector, Embedding.dtype).where(Embedding.model == model,
+                                                                              Embedding.id > last)
+        if upto is not None:
+            query = query.where(Embedding.id <= upto)
+        rows = session.execute(query.order_by(Embedding.id).limit(CHUNK)).all()
         if not rows:
             return
         yield np.array([r[0] for r in rows], dtype=np.uint64), decode_unit([(r[1], r[2]) for r in rows])
@@ -130,14 +136,24 @@ def update_index(db: Database, cfg: Config, model: str, *, rebuild: bool = False
             count = stored_count(session, model)
             if not wanted(cfg, count):
                 return {"index": "exact", "vectors": count, "reason": f"engine {cfg.search.engine}, {count} vectors"}
+    report = None
+    upto = committed_upto(db, model) if db.dialect == "postgresql" else None  # SQLite commits in id order
     if in_db:
-        report = _update_pgvector(db, cfg, model, rebuild=rebuild)
-    else:
+        try:
+            report = _update_pgvector(db, cfg, model, rebuild=rebuild, upto=upto)
+        except SQLAlchemyError as exc:
+            if cfg.search.engine == "pgvector":
+                raise
+            # offered but not usable by this role (CREATE EXTENSION needs a superuser): the files serve
+            log.warning("pgvector offered but not usable (%s): using the index files instead",
+                        str(exc).splitlines()[0])
+    if report is None:
         with _updating(folder, model) as mine:
             if not mine:
                 return {"index": "skipped", "reason": "another process is updating the index"}
             with db.reader() as session:
-                report = _extend(session, cfg, folder, model, None if rebuild else current(session, folder, model))
+                report = _extend(session, cfg, folder, model, None if rebuild else current(session, folder, model),
+                                 upto)
     report["seconds"] = round(time.perf_counter() - started, 3)
     log.info("vector index of %s: %s", model, report)
     return report
@@ -157,7 +173,7 @@ def pgvector_offered(session: Session) -> bool:
     return bool(pgvector.extension_state(session)["available"])
 
 
-def _update_pgvector(db: Database, cfg: Config, model: str, *, rebuild: bool) -> dict[str, Any]:
+def _update_pgvector(db: Database, cfg: Config, model: str, *, rebuild: bool, upto: int | None) -> dict[str, Any]:
     """Copy the vectors stored since the table's last embedding id into the model's pgvector table, one
     committed chunk at a time; the table and, after its first fill, its HNSW index are made on first use."""
     from tracker.vector_index import pgvector
@@ -176,7 +192,7 @@ def _update_pgvector(db: Database, cfg: Config, model: str, *, rebuild: bool) ->
         with db.reader() as session:
             _, last, _ = pgvector.covered(session, model)
             added = 0
-            for ids, vectors in vectors_after(session, model, last):
+            for ids, vectors in vectors_after(session, model, last, upto):
                 with db.transaction() as tx:
                     pgvector.insert(tx, model, ids, vectors)
                 added += len(ids)
@@ -188,11 +204,12 @@ def _update_pgvector(db: Database, cfg: Config, model: str, *, rebuild: bool) ->
     return {"index": "pgvector", "mode": mode, "vectors": rows, "added": added}
 
 
-def _build(session: Session, cfg: Config, model: str, after: int, ndim: int | None) -> tuple[Any, int, int]:
+def _build(session: Session, cfg: Config, model: str, after: int, ndim: int | None, upto: int | None
+           ) -> tuple[Any, int, int]:
     """A new index of the vectors stored after embedding id ``after``: (index or None, count, last id)."""
     index: Any = None
     added, last = 0, after
-    for ids, vectors in vectors_after(session, model, after):
+    for ids, vectors in vectors_after(session, model, after, upto):
         if ndim is not None and vectors.shape[1] != ndim:
             raise ValueError(f"model {model}: a vector of {vectors.shape[1]} dimensions beside an index of {ndim}")
         if index is None:
@@ -217,13 +234,15 @@ def _readable(folder: Path, manifest: Manifest) -> bool:
     return True
 
 
-def _extend(session: Session, cfg: Config, folder: Path, model: str, manifest: Manifest | None) -> dict[str, Any]:
+def _extend(session: Session, cfg: Config, folder: Path, model: str, manifest: Manifest | None,
+            upto: int | None = None) -> dict[str, Any]:
     """Add the vectors stored since ``manifest`` as a new segment (merging the later segments into one when
     there are more than ``MAX_SEGMENTS``), or build the whole index when there is no usable manifest."""
     if manifest is not None and not _readable(folder, manifest):
         manifest = None
-    if manifest is not None and session.scalar(select(Embedding.id).where(
-            Embedding.model == model, Embedding.id > manifest.max_embedding_id).limit(1)) is None:
+    if manifest is not None and (upto is not None and upto <= manifest.max_embedding_id or session.scalar(
+            select(Embedding.id).where(Embedding.model == model, Embedding.id > manifest.max_embedding_id)
+            .limit(1)) is None):
         return {"index": "usearch", "mode": "current", "vectors": manifest.count, "added": 0,
                 "segments": len(manifest.segments)}
     generation = (manifest.generation + 1) if manifest is not None else time.time_ns()
@@ -232,7 +251,7 @@ def _extend(session: Session, cfg: Config, folder: Path, model: str, manifest: M
     if len(kept) >= MAX_SEGMENTS:  # the later segments and the new vectors become one segment
         kept, mode = kept[:1], "merged"
     after = kept[-1].last_id if kept else 0
-    index, _, last = _build(session, cfg, model, after, manifest.ndim if manifest else None)
+    index, _, last = _build(session, cfg, model, after, manifest.ndim if manifest else None, upto)
     if index is None:
         return {"index": "usearch", "mode": "current", "vectors": 0, "added": 0, "segments": 0}
     target = new_index_file(folder, model, generation, len(kept))
