@@ -92,6 +92,20 @@ def release(session: Session, model: str, hashes: list[str]) -> None:
                                                              EmbeddingBacklog.text_hash.in_(hashes)))
 
 
+def wait_for_others(db: Database, model: str, lease_seconds: int) -> None:
+    """Block until a chunk another worker holds is released (stored, or its worker died), rather than
+    polling: a worker that found nothing to claim then looks again the moment there may be something."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        with db.transaction() as session:
+            session.execute(text(f"SET LOCAL lock_timeout = {int(lease_seconds) * 1000}"))
+            session.execute(select(EmbeddingBacklog.text_hash).where(EmbeddingBacklog.model == model)
+                            .limit(1).with_for_update())
+    except OperationalError:  # the holder outlived its lease: look again, as after a release
+        return
+
+
 def waiting(db: Database, model: str) -> bool:
     """Are texts still waiting, free or held by another worker?"""
     with db.reader() as session:

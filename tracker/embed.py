@@ -12,7 +12,6 @@ import logging
 import os
 import re
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -212,14 +211,13 @@ def pending_texts(db: Database, model: str, limit: int, after_id: int = 0) -> tu
 
 
 SQLITE_WALK = 16384  # statements SQLite's one worker reads per step (and model call): bigger calls pad less
-WAIT_SECONDS = 0.5  # how often a worker with nothing to claim looks whether another's chunk came free
 HOLD_PIECE = 256  # texts embedded between two touches of a claim's session (see _embed_holding)
 Record = Callable[[Session, int], None]  # called inside each chunk's transaction with how many it stored
 
 
 def embed_pending(db: Database, embedder: Embedder, *, dtype: str = "float16", chunk: int = 16384,
                   progress: Callable[[int], None] | None = None, record: Record | None = None,
-                  lease_seconds: int = 600, pause: Callable[[float], None] = time.sleep) -> EmbedStats:
+                  lease_seconds: int = 600) -> EmbedStats:
     """Embed every statement text that has no vector for this model, committing chunk by chunk.
 
     SQLite (one worker): walks the statements in chunks of at least ``SQLITE_WALK``; chunks are large
@@ -231,7 +229,7 @@ def embed_pending(db: Database, embedder: Embedder, *, dtype: str = "float16", c
     """
     if db.dialect == "postgresql":
         return _embed_shared(db, embedder, dtype=dtype, chunk=chunk, progress=progress, record=record,
-                             lease_seconds=lease_seconds, pause=pause)
+                             lease_seconds=lease_seconds)
     stats = EmbedStats()
     last_id = 0
     while True:
@@ -251,8 +249,8 @@ def embed_pending(db: Database, embedder: Embedder, *, dtype: str = "float16", c
 
 
 def _embed_shared(db: Database, embedder: Embedder, *, dtype: str, chunk: int,
-                  progress: Callable[[int], None] | None, record: Record | None, lease_seconds: int,
-                  pause: Callable[[float], None]) -> EmbedStats:
+                  progress: Callable[[int], None] | None, record: Record | None, lease_seconds: int
+                  ) -> EmbedStats:
     """Claim, embed and store chunks until the backlog is empty, waiting out chunks other workers
     hold (one that dies frees its chunk, which is then claimed here)."""
     from tracker import backlog
@@ -276,7 +274,7 @@ def _embed_shared(db: Database, embedder: Embedder, *, dtype: str, chunk: int,
         elif not claimed.cleared:
             if not backlog.waiting(db, embedder.name):
                 return stats
-            pause(WAIT_SECONDS)
+            backlog.wait_for_others(db, embedder.name, lease_seconds)
 
 
 def _embed_holding(session: Session, embedder: Embedder, texts: list[str]) -> np.ndarray:
