@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracker.analysis.syndication import find_copies, jaccard, shingle_hashes
 
@@ -100,3 +102,20 @@ def test_ten_thousand_distinct_texts_stay_fast_and_unmarked():
         for i in range(10_000)
     ]
     assert all(c is None for c in find_copies(texts))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.frozensets(st.integers(0, 60), max_size=40), st.frozensets(st.integers(0, 60), max_size=40),
+       st.sampled_from([(0.7, 0.85), (0.7, None), (0.5, 0.9), (1.0, None)]))
+def test_the_pair_rule_is_the_written_out_one(a: frozenset[int], b: frozenset[int],
+                                              rule: tuple[float, float | None]) -> None:
+    """Jaccard >= threshold, or the shorter (at least half the longer) mostly inside it; the fast path
+    that skips pairs by size must give the same answers."""
+    from tracker.analysis.syndication import _near_verbatim
+
+    threshold, containment = rule
+    small, big = sorted((a, b), key=len)
+    expected = jaccard(a, b) >= threshold or (
+        containment is not None and bool(small) and 2 * len(small) >= len(big)
+        and len(small & big) >= containment * len(small))
+    assert _near_verbatim(a, b, threshold, containment) == expected

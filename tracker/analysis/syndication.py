@@ -111,12 +111,22 @@ def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
 
 
 def _near_verbatim(a: frozenset[int], b: frozenset[int], threshold: float, containment: float | None) -> bool:
-    if jaccard(a, b) >= threshold:
-        return True
-    if containment is None or not a or not b:
+    """Jaccard >= ``threshold``, or the shorter (at least half as long) is ``containment`` inside the longer.
+
+    The pair's intersection is counted once for both tests, and not at all when the sizes alone rule
+    both out (Jaccard cannot exceed the ratio of the sizes): most candidate pairs are compared here.
+    """
+    if not a or not b:
         return False
     small, big = (a, b) if len(a) <= len(b) else (b, a)
-    return 2 * len(small) >= len(big) and len(small & big) >= containment * len(small)
+    n_small, n_big = len(small), len(big)
+    may_contain = containment is not None and 2 * n_small >= n_big
+    if not may_contain and n_small < threshold * n_big:
+        return False
+    inter = len(small & big)
+    if inter / (n_small + n_big - inter) >= threshold:
+        return True
+    return may_contain and containment is not None and inter >= containment * n_small
 
 
 def find_copies(
