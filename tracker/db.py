@@ -110,21 +110,10 @@ class Database:
                         conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                         conn.commit()
             return
-        import fcntl
-
         database = self.engine.url.database or ""
         base = Path(database) if database and database != ":memory:" else Path(tempfile.gettempdir()) / "tracker"
-        path = Path(f"{base}.{name}.lock")
-        with path.open("a") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with file_lock(Path(f"{base}.{name}.lock")) as mine:
+            yield mine
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -191,3 +180,21 @@ def ensure_schema(db: Database) -> bool:
     log.info("upgrading database schema at %s", db.engine.url.render_as_string(hide_password=True))
     upgrade(db.engine)
     return True
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[bool]:
+    """Hold an exclusive ``flock`` on ``path`` (True), or yield False at once when another process of this
+    machine holds it: for work one process should do at a time, which a second can simply skip."""
+    import fcntl
+
+    with path.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

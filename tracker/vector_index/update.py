@@ -11,7 +11,6 @@ pgvector: an advisory lock); another skips.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import time
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from tracker.backlog import committed_upto
 from tracker.config import Config
-from tracker.db import Database
+from tracker.db import Database, file_lock
 from tracker.models import Embedding
 from tracker.vector_index.files import (
     Manifest,
@@ -97,16 +96,8 @@ def vectors_after(session: Session, model: str, after: int, upto: int | None = N
 @contextmanager
 def _updating(folder: Path, model: str) -> Iterator[bool]:
     folder.mkdir(parents=True, exist_ok=True)
-    with lock_path(folder, model).open("a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with file_lock(lock_path(folder, model)) as mine:
+        yield mine
 
 
 def current(session: Session, folder: Path, model: str) -> Manifest | None:
