@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
 from tracker import jobs
 from tracker.actors import apply_alias_rules
@@ -95,3 +96,10 @@ def tags_of(html: str) -> Tags:
     parser = Tags()
     parser.feed(html)
     return parser
+
+
+def page(client: FlaskClient, url: str) -> str:
+    """A dashboard page's HTML, asserting it answered 200 (naming the URL when it did not)."""
+    response = client.get(url)
+    assert response.status_code == 200, f"{url}: {response.status_code}"
+    return response.get_data(as_text=True)

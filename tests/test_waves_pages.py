@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.demo import build_demo, create, demo_config, demo_root, tags_of
+from tests.demo import build_demo, create, demo_config, demo_root, page, tags_of
 
 
 @pytest.fixture(scope="module")
@@ -22,12 +22,6 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-def page(client: FlaskClient, url: str) -> str:
-    response = client.get(url)
-    assert response.status_code == 200, f"{url}: {response.status_code}"
-    return response.get_data(as_text=True)
 
 
 def documents(app: Flask) -> list[dict[str, Any]]:
