@@ -74,14 +74,14 @@ def delete(ws: Workspace, user: User | None, source_id: int) -> dict[str, Any]:
         return view
 
 
-def fetch_one(ws: Workspace, user: User | None, source_id: int) -> dict[str, Any]:
+def fetch_one(ws: Workspace, source_id: int) -> dict[str, Any]:
     """Fetch one source now, due or not (paused ones too): what it brought, as one recorded ingest job."""
     with ws.db.reader() as session:
         source = session.get(Source, source_id)
         if source is None:
             raise Refused(f"no source {source_id}", kind="not_found")
         name = source.name
-    found = ingest_due(ws.db, ws.config, name=name, due_only=False, include_paused=True)
+    found = fetch_now(ws, name=name)
     assert found is not None
     return found["results"][0] if found["results"] else {"source": name, "status": "busy", "inserted": 0,
                                                           "updated": 0, "unchanged": 0, "errors": 0,
@@ -120,8 +120,9 @@ def list_sources(session: Session, *, limit: int | None = None, after_id: int | 
 
 
 def fetch_now(ws: Workspace, *, name: str | None = None, due_only: bool = True) -> dict[str, Any] | None:
-    """Fetch the due sources (or the one named, due or not) once; None when there are no sources at all."""
-    return ingest_due(ws.db, ws.config, name=name, due_only=due_only and name is None)
+    """Fetch the due sources (or the one named, due or not, paused too: it was asked for) once; None when
+    there are no sources at all."""
+    return ingest_due(ws.db, ws.config, name=name, due_only=due_only and name is None, include_paused=name is not None)
 
 
 def source_names(session: Session) -> dict[int, str]:

@@ -51,9 +51,9 @@ def edit_source(source_id: int) -> Any:
              "every": field_str(data, "every", max_len=20), "country": field_str(data, "country", max_len=8),
              "name": field_str(data, "name", max_len=200), "url": field_str(data, "url", max_len=2000)}
     changes: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
-    for name in ("actor", "outlet"):  # null or "" clears it
+    for name in ("actor", "outlet"):  # null or "" clears it (the source edit treats a blank name as none)
         if name in data:
-            changes[name] = field_str(data, name) or None
+            changes[name] = field_str(data, name)
     view, _ = source_cases.edit(workspace(), me(), source_id, changes, network_only=True)
     return jsonify(view)
 
@@ -70,7 +70,7 @@ def delete_source(source_id: int) -> Any:
 def fetch_source(source_id: int) -> Any:
     """Fetch one source now (paused ones too) and answer what it brought."""
     body(())
-    return jsonify(source_cases.fetch_one(workspace(), me(), source_id))
+    return jsonify(source_cases.fetch_one(workspace(), source_id))
 
 
 @bp.get(f"/sources/<{ID}:source_id>/fetches")

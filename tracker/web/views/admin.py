@@ -99,9 +99,6 @@ def edit(source_id: int) -> Any:
     form = {k: (request.form.get(k) or "").strip()[:limit] for k, limit in EDIT_FIELDS.items() if k in request.form}
     changes: dict[str, Any] = {**form, "fetch_full_text": request.form.get("fetch_full_text") == "on",
                                "enabled": request.form.get("enabled") == "on"}
-    for blank_is_none in ("actor", "outlet"):
-        if blank_is_none in changes:
-            changes[blank_is_none] = changes[blank_is_none] or None
     try:
         view, changed = source_cases.edit(workspace(), current_user(), source_id, changes, network_only=True)
     except Refused as exc:
@@ -118,7 +115,7 @@ def edit(source_id: int) -> Any:
 def fetch(source_id: int) -> Any:
     """Fetch one source now (paused ones too), wait for it, and say what it brought."""
     try:
-        result = source_cases.fetch_one(workspace(), current_user(), source_id)
+        result = source_cases.fetch_one(workspace(), source_id)
     except Refused:
         abort(404)
     if result["status"] == "failed" or result["status"] == "busy":
