@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from tracker.narratives.vectors import unit
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 K = 10
@@ -60,10 +62,6 @@ def real_vectors() -> np.ndarray:
     RESULTS.mkdir(parents=True, exist_ok=True)
     np.save(cache, vectors)
     return vectors
-
-
-def unit(m: np.ndarray) -> np.ndarray:
-    return (m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 def around(real: np.ndarray, n: int, seed: int, cosine: float = 0.8) -> np.ndarray:

@@ -55,11 +55,6 @@ def indexed(config: Config) -> Config:
     return config.replace(search={"engine": "usearch"})
 
 
-def neighbours(db: Database, cfg: Config, version: object = 1) -> tuple[VectorIndexes, object]:
-    indexes = VectorIndexes(cfg.search, index_dir(cfg))
-    return indexes, indexes[MODEL]
-
-
 def test_index_finds_the_exact_neighbours_with_the_exact_scores(db: Database, indexed: Config) -> None:
     ids = store(db, clustered(1500, 1), "a")
     assert update_index(db, indexed, MODEL)["mode"] == "built"

@@ -307,8 +307,6 @@ def growth(dates: Iterable[datetime | None], now: datetime, baseline_days: int =
     return Growth(last_7, last_30, rate * 7, rate * 30)
 
 
-STATUS_ORDER = ("new", "surging", "resurgent", "dormant", "active")
-
 
 def one_status(flags: Iterable[str], stored: str) -> str:
     """The one status a reader sees: a narrative that is merged, archived or retired says so; otherwise

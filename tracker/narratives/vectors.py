@@ -74,7 +74,7 @@ class _Growing:
     def extend(self, rows: Sequence[Any]) -> None:
         if not rows:
             return
-        block = _decode(rows)
+        block = decode([(r[1], r[2]) for r in rows])
         need = self.n + len(rows)
         if self.vectors.shape[1] != block.shape[1] and self.n == 0:
             self.vectors = np.zeros((0, block.shape[1]), dtype=np.float32)
@@ -96,13 +96,16 @@ class _Growing:
         return self.ids[: self.n], self.vectors[: self.n]  # views: no second copy
 
 
-def _decode(rows: Sequence[Any]) -> np.ndarray:
-    if all(r[2] == rows[0][2] for r in rows):
-        dtype = np.float16 if rows[0][2] == "float16" else np.float32
-        return np.frombuffer(b"".join(r[1] for r in rows), dtype=dtype).reshape(len(rows), -1).astype(np.float32)
-    # the storage dtype was changed between runs
-    return np.vstack([np.frombuffer(r[1], dtype=np.float16 if r[2] == "float16" else np.float32)
-                      .astype(np.float32) for r in rows])
+def decode(rows: Sequence[tuple[bytes, str]]) -> np.ndarray:
+    """(vector bytes, storage dtype) rows as one float32 matrix: one join and one frombuffer when the rows
+    share a dtype (fast at 50k rows); row by row when the storage dtype was changed between runs."""
+    if not rows:
+        return np.zeros((0, 0), dtype=np.float32)
+    if all(dtype == rows[0][1] for _, dtype in rows):
+        kind = np.float16 if rows[0][1] == "float16" else np.float32
+        return np.frombuffer(b"".join(blob for blob, _ in rows), dtype=kind).reshape(len(rows), -1).astype(np.float32)
+    return np.vstack([np.frombuffer(blob, dtype=np.float16 if dtype == "float16" else np.float32).astype(np.float32)
+                      for blob, dtype in rows])
 
 
 def unit(matrix: np.ndarray) -> np.ndarray:

@@ -21,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.models import Embedding, Statement
+from tracker.narratives.vectors import decode, unit
 from tracker.vector_index.files import Manifest, Segment, manifest_path, read_manifest
-from tracker.vector_index.rows import decode_unit
 from tracker.vector_index.update import text_hash_of, vectors_after
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class IndexedNeighbours:
         rows = [r for r in rows if r[0] != exclude]
         if not rows:
             return []
-        scores = decode_unit([(r[1], r[2]) for r in rows]) @ query
+        scores = unit(decode([(r[1], r[2]) for r in rows])) @ query
         order = np.argsort(-scores, kind="stable")[:k]  # ties keep statement-id order, as exact search does
         return [(int(rows[i][0]), round(float(scores[i]), 4)) for i in order]
 
@@ -88,7 +88,7 @@ class IndexedNeighbours:
             select(Embedding.vector, Embedding.dtype)
             .join(Statement, (Embedding.text_hash == Statement.text_hash) & (Embedding.model == self.model))
             .where(Statement.id == statement_id)).first()
-        return None if row is None else decode_unit([(row[0], row[1])])[0]
+        return None if row is None else unit(decode([(row[0], row[1])]))[0]
 
 
 class MappedSegment:

@@ -28,6 +28,7 @@ from tracker.backlog import committed_upto
 from tracker.config import Config
 from tracker.db import Database, file_lock
 from tracker.models import Embedding
+from tracker.narratives.vectors import decode, unit
 from tracker.vector_index.files import (
     Manifest,
     Segment,
@@ -37,7 +38,6 @@ from tracker.vector_index.files import (
     publish,
     read_manifest,
 )
-from tracker.vector_index.rows import decode_unit
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def vectors_after(session: Session, model: str, after: int, upto: int | None = N
         rows = session.execute(query.order_by(Embedding.id).limit(CHUNK)).all()
         if not rows:
             return
-        yield np.array([r[0] for r in rows], dtype=np.uint64), decode_unit([(r[1], r[2]) for r in rows])
+        yield np.array([r[0] for r in rows], dtype=np.uint64), unit(decode([(r[1], r[2]) for r in rows]))
         last = int(rows[-1][0])
 
 
