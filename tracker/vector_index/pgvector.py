@@ -58,6 +58,11 @@ def ensure_index(session: Session, model: str) -> None:
                          f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"))
 
 
+def last_id(session: Session, model: str) -> int:
+    """The highest embedding id in the model's table (its primary key: cheap, unlike a count)."""
+    return int(session.execute(text(f"SELECT coalesce(max(embedding_id), 0) FROM {table_name(model)}")).scalar_one())
+
+
 def covered(session: Session, model: str) -> tuple[int, int, int | None]:
     """(rows, highest embedding id, dimensions) of the model's table."""
     name = table_name(model)

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from tracker.models import Embedding, Statement
 from tracker.narratives.vectors import decode, unit
-from tracker.vector_index.files import Manifest, Segment, manifest_path, read_manifest
-from tracker.vector_index.update import text_hash_of, vectors_after
+from tracker.vector_index.files import Manifest, Segment, manifest_path
+from tracker.vector_index.update import current, vectors_after
 
 log = logging.getLogger(__name__)
 
@@ -153,12 +153,8 @@ class IndexReader:
     def _open(self, session: Session, stamp: tuple[int, int]) -> Opened | None:
         from usearch.index import Index
 
-        manifest = read_manifest(self.folder, self.model)
+        manifest = current(session, self.folder, self.model)  # None: missing, or of another database
         if manifest is None:
-            return None
-        if manifest.max_embedding_id and text_hash_of(session, manifest.max_embedding_id) != manifest.last_text_hash:
-            log.warning("vector index of %s does not match this database: exact search until it is rebuilt",
-                        self.model)
             return None
         segments = []
         for segment in manifest.segments:
@@ -182,11 +178,12 @@ class IndexReader:
 
         if not pgvector.extension_state(session)["installed"] or not pgvector.table_exists(session, self.model):
             return None
+        if (opened is not None and opened.manifest.library.startswith("pgvector")
+                and opened.stamp[1] == pgvector.last_id(session, self.model)):  # the table grew not: no count
+            return self._with_delta(session, opened)
         rows, last, ndim = pgvector.covered(session, self.model)
         if ndim is None:
             return None
-        if opened is not None and opened.manifest.library.startswith("pgvector") and opened.stamp == (rows, last):
-            return self._with_delta(session, opened)
         manifest = Manifest(model=self.model, segments=(Segment(pgvector.table_name(self.model), rows, last),),
                             ndim=ndim, last_text_hash="", library="pgvector", built_at="", generation=0)
         empty = np.zeros((0, ndim), dtype=np.float32)

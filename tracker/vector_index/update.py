@@ -181,7 +181,7 @@ def _update_pgvector(db: Database, cfg: Config, model: str, *, rebuild: bool, up
             if rebuild:
                 session.execute(text(f"TRUNCATE {pgvector.table_name(model)}"))
         with db.reader() as session:
-            _, last, _ = pgvector.covered(session, model)
+            last = pgvector.last_id(session, model)
             added = 0
             for ids, vectors in vectors_after(session, model, last, upto):
                 with db.transaction() as tx:
