@@ -245,10 +245,10 @@ def _narrative_paths() -> dict[str, Any]:
         },
         "/api/narratives/{narrative_id}/timeline": {
             "parameters": [nid], "get": _op("who said it first and who followed", 200, "Timeline", (400, 404), params=[
-                _q("edges", {"anyOf": [{"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+                _q("edges", {"anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_ID},
                                        {"type": "string", "enum": ["all"]}]},
                    "heaviest actor edges to include (default 500; 'all' for every one); edges_total counts them all"),
-                _q("wave", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                _q("wave", {"type": "integer", "minimum": 1, "maximum": MAX_ID},
                    "only this wave (see the document's waves): its first mover, earlier mentions, actors with lags "
                    "behind its first mover, edges, flows and events")])},
         "/api/narratives/{narrative_id}/merge": {

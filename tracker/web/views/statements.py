@@ -75,6 +75,6 @@ def statement(statement_id: int) -> str:
                                             vectors=vectors(session))
     if detail is None:
         abort(404)
-    similar = mark_copies(session, version, _scored(detail["similar"]))
-    return render_template("statement.html", s=mark_copies(session, version, [detail])[0], similar=similar,
+    marked = mark_copies(session, version, [detail, *_scored(detail["similar"])])  # one pass over the timelines
+    return render_template("statement.html", s=marked[0], similar=marked[1:],
                            has_vector=detail["similar_model"] is not None)
