@@ -102,3 +102,21 @@ def test_paused_sources_are_skipped(db: Database, config: Config, tmp_path: Path
         source.enabled = False
     result = ingest_due(db, config)
     assert result is not None and result["sources"] == 0
+
+
+def test_a_paused_source_asked_for_by_name_is_fetched_on_every_face(db: Database, config: Config,
+                                                                    tmp_path: Path) -> None:
+    """`tracker ingest --source NAME` (fetch_now) and the dashboard's and API's "fetch now" (fetch_one) are
+    one operation: a source asked for by name is fetched even while paused; the schedule still skips it."""
+    from tracker.service import sources
+    from tracker.service.workspace import Workspace
+
+    with db.transaction() as session:
+        source = add_source(session, config, str(csv_file(tmp_path / "a.csv", 2)), "file", name="a")
+        source.enabled = False
+        source_id = source.id
+    ws = Workspace(config, db)
+    assert sources.fetch_now(ws)["sources"] == 0  # type: ignore[index]
+    by_name = sources.fetch_now(ws, name="a")
+    assert by_name is not None and by_name["results"][0]["inserted"] == 2
+    assert sources.fetch_one(ws, source_id)["status"] != "busy"
