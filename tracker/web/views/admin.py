@@ -84,13 +84,17 @@ def _edit_page(source: dict[str, Any], error: str | None = None, form: dict[str,
                            messages=get_flashed_messages(with_categories=True)), status
 
 
-@bp.get(f"/sources/<{ID}:source_id>")
-@access("admin")
-def source(source_id: int) -> Any:
+def _source_or_404(source_id: int) -> dict[str, Any]:
     found = source_cases.get(read_session(), source_id)
     if found is None:
         abort(404)
-    return _edit_page(found)
+    return found
+
+
+@bp.get(f"/sources/<{ID}:source_id>")
+@access("admin")
+def source(source_id: int) -> Any:
+    return _edit_page(_source_or_404(source_id))
 
 
 @bp.post(f"/sources/<{ID}:source_id>")
@@ -102,9 +106,7 @@ def edit(source_id: int) -> Any:
     try:
         view, changed = source_cases.edit(workspace(), current_user(), source_id, changes, network_only=True)
     except Refused as exc:
-        found = source_cases.get(read_session(), source_id)
-        if found is None:
-            abort(404)
+        found = _source_or_404(source_id)
         return _edit_page(found, str(exc), form, 422)
     flash(f"Saved \u201c{view['name']}\u201d." if changed else f"Nothing changed for \u201c{view['name']}\u201d.", "ok")
     return redirect(url_for("admin.sources"), 303)
@@ -134,9 +136,7 @@ def fetch(source_id: int) -> Any:
 @access("admin")
 def delete(source_id: int) -> Any:
     """Delete a source after a confirmation page (``confirm=yes``); its statements stay."""
-    found = source_cases.get(read_session(), source_id)
-    if found is None:
-        abort(404)
+    found = _source_or_404(source_id)
     if request.form.get("confirm") != "yes":
         return render_template("admin_source_delete.html", s=found)
     gone = source_cases.delete(workspace(), current_user(), source_id)
